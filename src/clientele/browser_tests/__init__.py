@@ -1,0 +1,1 @@
+"""Browser tests: the pages people use, driven in headless Chromium through Playwright."""

@@ -1,0 +1,1 @@
+"""Products and categories, each product with its marketing role."""

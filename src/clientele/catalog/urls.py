@@ -1,0 +1,5 @@
+from . import views
+
+app_name = "catalog"
+
+urlpatterns = [*views.ProductViews.urls(), *views.ProductCategoryViews.urls()]

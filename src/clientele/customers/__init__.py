@@ -1,0 +1,1 @@
+"""The customer database: customers, contacts, consents, tags, interactions, feedback."""

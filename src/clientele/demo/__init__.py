@@ -1,0 +1,1 @@
+"""The demo company: a seeded, reproducible generator of a realistic retail business."""

@@ -1,0 +1,1 @@
+"""Importing customers, orders and products from CSV and XLSX files."""

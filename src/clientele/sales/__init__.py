@@ -1,0 +1,1 @@
+"""Orders and their lines: the purchase history every value model reads."""

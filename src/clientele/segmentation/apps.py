@@ -1,0 +1,28 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class SegmentationConfig(AppConfig):
+    name = "clientele.segmentation"
+    label = "segmentation"
+    verbose_name = _("Grading and classification")
+
+    def ready(self):
+        from clientele.core.navigation import MenuItem, register_menu
+
+        from . import tasks  # noqa: F401  (registers the jobs with the worker)
+
+        register_menu(
+            "segments",
+            _("Segments"),
+            [
+                MenuItem(_("Dashboard"), "segmentation:dashboard", "segmentation.view_run"),
+                MenuItem(
+                    _("Definitions"),
+                    "segmentation:classificationdefinition_list",
+                    "segmentation.view_classificationdefinition",
+                ),
+                MenuItem(_("Runs"), "segmentation:run_list", "segmentation.view_run"),
+            ],
+            order=40,
+        )

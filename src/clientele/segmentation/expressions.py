@@ -1,0 +1,547 @@
+"""One Ibis expression per kind of model, over the canonical relations of `sources`.
+
+Everything is set-based (grouping, joins and window functions run in the database) and
+written so SQLite and PostgreSQL give identical answers:
+
+- money is counted in integer cents, quantities in thousandths, days as integer day
+  numbers in the organisation's time zone; thresholds become integer comparisons
+  (shares in basis points), so no floating-point rounding can move a customer across a cut;
+- every ordering has a unique tie-break (measure, then customer id) or treats ties alike
+  on purpose (RFM quintiles, value bands), and no sort key is ever NULL (the two
+  databases put NULLs at opposite ends).
+
+Each function returns a table with the columns of `RESULT_SCHEMA`, one row per customer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+
+from .constants import NO_PURCHASE
+from .sources import Sources, local_day
+
+RESULT_SCHEMA = {
+    "customer_id": "int64",
+    "code": "string",
+    "measure": "float64",
+    "rank": "int64",
+    "share": "float64",
+    "potential": "boolean",
+    "score_r": "int64",
+    "score_f": "int64",
+    "score_m": "int64",
+    "recency_days": "int64",
+    "frequency": "int64",
+    "monetary": "float64",
+    "expectation": "float64",
+    "p_alive": "float64",
+    "expected_purchases": "float64",
+    "expected_aov": "float64",
+    "clv": "float64",
+}
+RESULT_COLUMNS = list(RESULT_SCHEMA)
+
+
+class EngineError(Exception):
+    """A definition cannot run on this data (e.g. ABC by quantity on an order file); the
+    message is shown to the user as it is."""
+
+
+@dataclass
+class Context:
+    """What every expression of one batch shares: the as-of day, the time zone's UTC
+    offsets, the per-customer-day table and the definition being computed."""
+
+    as_of_day: int
+    offsets: list
+    order_days: ibis.Table  # customer_id, day, cents, orders (valued orders, day <= as_of)
+    definition_id: int | None = None
+    # window_days -> per-customer facts table; a batch stores each window's facts once so
+    # the kinds share one pass over the customer-days instead of one each.
+    facts_cache: dict | None = None
+
+    def facts(self, window_days):
+        """`customer_facts` for a window, materialised once per batch when a store is set."""
+        if self.facts_cache is None:
+            return customer_facts(self, window_days)
+        return self.facts_cache(window_days)
+
+
+def result(t, **columns):
+    """Select the result columns from `t`; the ones not given are NULL (potential False)."""
+    out = {}
+    for name, kind in RESULT_SCHEMA.items():
+        if name in columns:
+            out[name] = columns[name].cast(kind)
+        elif name == "potential":
+            out[name] = ibis.literal(False)
+        else:
+            out[name] = ibis.null(kind)
+    return t.select(**out)
+
+
+def order_days(src: Sources, as_of_day: int, offsets) -> ibis.Table:
+    """Valued orders merged per customer and local day (same-day purchases are one
+    purchase occasion), up to and including the as-of day."""
+    o = src.valued_orders
+    o = o.mutate(day=local_day(o.epoch, offsets))
+    o = o.filter(o.day <= as_of_day)
+    return o.group_by(["customer_id", "day"]).aggregate(cents=o.cents.sum(), orders=o.count())
+
+
+# first_key packs (day, cents) of a purchase day into one integer, so MIN() finds the
+# first purchase day and its amount in the same pass (cents < 2**40, days < 2**23).
+FIRST_SHIFT = 2**40
+
+
+def customer_facts(ctx: Context, window_days):
+    """Per customer with a valued order in the window: spend (net cents), orders, purchase
+    days (days with a positive net amount), first and last purchase day, spend on purchase
+    days and first_key (first purchase day x 2**40 + its cents)."""
+    od = _within(ctx.order_days, ctx, window_days)
+    buy = od.cents > 0
+    return od.group_by("customer_id").aggregate(
+        spend=od.cents.sum(),
+        orders=od.orders.sum(),
+        occasions=od.count(where=buy),
+        first=od.day.min(where=buy),
+        last=od.day.max(where=buy),
+        occ_cents=od.cents.sum(where=buy),
+        first_key=(od.day * FIRST_SHIFT + od.cents).min(where=buy),
+    )
+
+
+def _within(t, ctx: Context, window_days):
+    if window_days is None:
+        return t
+    return t.filter(t.day > ctx.as_of_day - int(window_days))
+
+
+def _bp(percent: float) -> int:
+    """A percentage as integer basis points (80 -> 8000)."""
+    return int(round(percent * 100))
+
+
+def _by_customer(src: Sources, per_customer, **fill):
+    """All customers left-joined to a per-customer aggregate, NULLs filled as given."""
+    c = src.customers
+    j = c.left_join(per_customer, c.id == per_customer.customer_id)
+    cols = {"customer_id": j.id}
+    for name in per_customer.columns:
+        if name == "customer_id":
+            continue
+        cols[name] = j[name].fill_null(fill[name]) if name in fill else j[name]
+    return j.select(**cols)
+
+
+def _tie_score(value, group, descending=False):
+    """Quintile score 1-5 from the average rank of a value within its group: equal values
+    get equal scores, a single customer or identical customers get 3."""
+    order = ibis.desc(value) if descending else value
+    rank0 = ibis.rank().over(group_by=group, order_by=order)
+    ties = value.count().over(group_by=[group, value])
+    n = value.count().over(group_by=group)
+    return ((5 * (2 * rank0 + ties)) // (2 * n) + 1).cast("int64")
+
+
+# --- ABC / Pareto -------------------------------------------------------------------
+
+
+def abc(src: Sources, ctx: Context, p: dict):
+    """A = the smallest set of top customers (measure desc, id asc) whose cumulative
+    measure reaches a_share % of the total, B up to b_share %, C the rest (and every
+    customer whose measure is zero or negative). `potential` flags customers whose
+    declared annual demand is at least min_demand while their last 365 days of purchases
+    in that unit cover less than max_coverage % of it."""
+    measure = p["measure"]
+    if measure in ("margin", "quantity") and src.lines is None:
+        raise EngineError(
+            f"ABC by {measure} needs order lines with products; an order file has none."
+        )
+    if measure in ("spend", "orders"):
+        facts = ctx.facts(p["window_days"])
+        per = facts.select(
+            customer_id=facts.customer_id,
+            m=facts.spend if measure == "spend" else facts.orders,
+        )
+    else:
+        lines = src.lines.mutate(day=local_day(src.lines.epoch, ctx.offsets))
+        lines = _within(lines.filter(lines.day <= ctx.as_of_day), ctx, p["window_days"])
+        if measure == "quantity":
+            lines = lines.filter(lines.unit == p["unit"])
+            per = lines.group_by("customer_id").aggregate(m=lines.qty_milli.sum())
+        else:
+            # Margin in 1/100,000 of the currency (cents x thousandths), made cents once per
+            # customer; lines of products without a known cost contribute nothing.
+            lines = lines.filter(lines.cost_cents.notnull())
+            per = lines.group_by("customer_id").aggregate(
+                m=(lines.amount_cents * 1000 - lines.qty_milli * lines.cost_cents).sum()
+            )
+            per = per.mutate(m=(per.m // 1000).cast("int64"))
+    t = _by_customer(src, per, m=0)
+    if p.get("potential") and src.lines is not None:
+        flags = _potential(src, ctx, p["potential"])
+        t = t.left_join(flags, t.customer_id == flags.pid).select(
+            customer_id=t.customer_id, m=t.m, flag=flags.flag.fill_null(False)
+        )
+    else:
+        t = t.mutate(flag=ibis.literal(False))
+    positive = ibis.cases((t.m > 0, t.m), else_=0)
+    order = [ibis.desc(t.m), t.customer_id]
+    t = t.mutate(
+        total=positive.sum().over(),
+        cum=positive.cumsum(order_by=order),
+        rank=ibis.row_number().over(order_by=order) + 1,
+    )
+    before = t.cum - t.m
+    code = ibis.cases(
+        ((t.m > 0) & (before * 10000 < _bp(p["a_share"]) * t.total), "A"),
+        ((t.m > 0) & (before * 10000 < _bp(p["b_share"]) * t.total), "B"),
+        else_="C",
+    )
+    share = ibis.cases((t.m > 0, t.cum.cast("float64") * 100.0 / t.total), else_=ibis.null())
+    scale = {"spend": 100.0, "margin": 100.0, "quantity": 1000.0, "orders": 1.0}[measure]
+    return result(
+        t,
+        customer_id=t.customer_id,
+        code=code,
+        measure=t.m.cast("float64") / scale,
+        rank=t.rank,
+        share=share,
+        potential=t.flag,
+    )
+
+
+def _potential(src: Sources, ctx: Context, spec: dict):
+    """Customers with a large declared demand that their purchases here barely cover."""
+    c = src.customers
+    big = c.filter(c.demand_milli >= int(round(spec["min_demand"] * 1000)))
+    lines = src.lines.mutate(day=local_day(src.lines.epoch, ctx.offsets))
+    lines = lines.filter((lines.day <= ctx.as_of_day) & (lines.day > ctx.as_of_day - 365))
+    j = lines.join(big, (lines.customer_id == big.id) & (lines.unit == big.demand_unit))
+    bought = j.group_by(j.customer_id).aggregate(q=j.qty_milli.sum())
+    k = big.left_join(bought, big.id == bought.customer_id)
+    q = k.q.fill_null(0)
+    return k.select(pid=k.id, flag=q * 10000 < _bp(spec["max_coverage"]) * k.demand_milli)
+
+
+# --- spend tiers ---------------------------------------------------------------------
+
+
+def tiers(src: Sources, ctx: Context, p: dict):
+    """The highest tier whose minimum the qualifying spend reaches: cumulative spend, or
+    spend in the last window_days with a rolling downgrade. A customer never drops below
+    the tier held (downgrade "never"), or drops only once window_days have passed since
+    the tier was last reviewed (rolling); upgrades take effect at once."""
+    rolling = p["downgrade"] == "rolling"
+    facts = ctx.facts(p["window_days"] if rolling else None)
+    per = facts.select(customer_id=facts.customer_id, spend=facts.spend)
+    t = _by_customer(src, per, spend=0)
+    levels = p["tiers"]
+    level = ibis.cases(
+        *[(t.spend >= int(round(tier["min_spend"] * 100)), i)
+          for i, tier in reversed(list(enumerate(levels)))],
+        else_=0,
+    )  # fmt: skip
+    t = t.mutate(level=level.cast("int64"))
+    if src.current is not None and ctx.definition_id is not None:
+        # A level set by hand is no level earned: once cleared it is not kept.
+        cur = src.current.filter(
+            (src.current.definition_id == ctx.definition_id) & ~src.current.manual
+        )
+        cur = cur.select(
+            cid=cur.customer_id,
+            prev=ibis.cases(
+                *[(cur.code == tier["code"], i) for i, tier in enumerate(levels)],
+                else_=ibis.null("int64"),
+            ),
+            reviewed=cur.reviewed_at,
+        )
+        j = t.left_join(cur, t.customer_id == cur.cid)
+        keep = ibis.greatest(j.level, j.prev.fill_null(0))
+        if rolling:
+            due = j.reviewed <= ibis.literal(_date_of(ctx.as_of_day - p["window_days"]))
+            final = ibis.cases((j.prev.isnull() | due, j.level), else_=keep)
+        else:
+            final = ibis.cases((j.prev.isnull(), j.level), else_=keep)
+        t = j.select(customer_id=j.customer_id, spend=j.spend, level=final.cast("int64"))
+    code = ibis.cases(*[(t.level == i, tier["code"]) for i, tier in enumerate(levels)],
+                      else_=levels[0]["code"])  # fmt: skip
+    return result(t, customer_id=t.customer_id, code=code, measure=t.spend.cast("float64") / 100)
+
+
+def _date_of(day: int):
+    from .sources import day_date
+
+    return day_date(day)
+
+
+# --- RFM -----------------------------------------------------------------------------
+
+
+def rfm(src: Sources, ctx: Context, p: dict):
+    """Recency (days since the last purchase occasion), frequency (occasions) and
+    monetary (spend on them) in the window, scored 1-5 by quintiles of the average rank
+    (ties score alike) or by fixed cut-offs; the segment comes from the R-F map.
+    Customers without a purchase in the window get the class "none"."""
+    od = _within(ctx.order_days, ctx, p["window_days"])
+    od = od.filter(od.cents > 0)
+    per = od.group_by("customer_id").aggregate(last=od.day.max(), f=od.count(), m=od.cents.sum())
+    # Scores are computed after joining every customer (windows partitioned by "has
+    # bought"), not inside the joined subquery: SQLite re-runs a windowed subquery on the
+    # right of a LEFT JOIN for every row on the left.
+    t = _by_customer(src, per)
+    buyer = t.last.notnull()
+    t = t.mutate(
+        buyer=buyer,
+        rec=(ctx.as_of_day - t.last.fill_null(ctx.as_of_day)).cast("int64"),
+        f=t.f.fill_null(0),
+        m=t.m.fill_null(0),
+    )
+    if p["method"] == "quintile":
+        t = t.mutate(
+            sr=_tie_score(t.rec, t.buyer, descending=True),
+            sf=_tie_score(t.f, t.buyer),
+            sm=_tie_score(t.m, t.buyer),
+        )
+    else:
+        cut = p["cutoffs"]
+        t = t.mutate(
+            sr=5 - sum(ibis.cases((t.rec > c, 1), else_=0) for c in cut["recency_days"]),
+            sf=1 + sum(ibis.cases((t.f >= c, 1), else_=0) for c in cut["frequency"]),
+            sm=1 + sum(ibis.cases((t.m >= int(round(c * 100)), 1), else_=0)
+                       for c in cut["monetary"]),
+        )  # fmt: skip
+    none_int = ibis.null("int64")
+    t = t.mutate(
+        sr=ibis.cases((t.buyer, t.sr), else_=none_int),
+        sf=ibis.cases((t.buyer, t.sf), else_=none_int),
+        sm=ibis.cases((t.buyer, t.sm), else_=none_int),
+        rec=ibis.cases((t.buyer, t.rec), else_=none_int),
+        f=ibis.cases((t.buyer, t.f), else_=none_int),
+        m=ibis.cases((t.buyer, t.m), else_=none_int),
+    )
+    segment = ibis.cases(
+        *[
+            (
+                t.sr.between(seg["r"][0], seg["r"][1]) & t.sf.between(seg["f"][0], seg["f"][1]),
+                seg["code"],
+            )
+            for seg in p["segments"]
+        ],
+        else_=NO_PURCHASE,
+    )
+    code = ibis.cases((t.last.isnull(), NO_PURCHASE), else_=segment)
+    return result(
+        t,
+        customer_id=t.customer_id,
+        code=code,
+        measure=t.m.cast("float64") / 100,
+        score_r=t.sr,
+        score_f=t.sf,
+        score_m=t.sm,
+        recency_days=t.rec,
+        frequency=t.f,
+        monetary=t.m.cast("float64") / 100,
+    )
+
+
+# --- lifetime value: the statistics (fit and predictions are in engine.py) ------------
+
+
+def clv_facts(src: Sources, ctx: Context, p: dict, period_days: float):
+    """Per customer with a purchase occasion: x (repeat occasions), t_x and T in days from
+    the first occasion, the same in whole model periods (tp, ap: what the model is fitted
+    on, as lifetimes' summary does, so customers compress to few unique histories), total
+    and repeat spend in cents."""
+    f = ctx.facts(p["window_days"])
+    f = f.filter(f.first.notnull())
+    first_cents = f.first_key - f.first * FIRST_SHIFT
+    return f.select(
+        customer_id=f.customer_id,
+        x=(f.occasions - 1).cast("int64"),
+        t_x=(f.last - f.first).cast("int64"),
+        age=(ctx.as_of_day - f.first).cast("int64"),
+        tp=((f.last - f.first) // period_days).cast("int64"),
+        ap=((ctx.as_of_day - f.first) // period_days).cast("int64"),
+        total=f.occ_cents,
+        repeat=(f.occ_cents - first_cents).cast("int64"),
+        recency=(ctx.as_of_day - f.last).cast("int64"),
+    )
+
+
+def spend_buckets(facts, per_unit: int):
+    """(x, bucket, customers) for repeat buyers, bucket = floor(ln(mean repeat spend in
+    cents) x per_unit): the compressed statistics of the Gamma-Gamma fit."""
+    rep = facts.filter((facts.x > 0) & (facts.repeat > 0))
+    rep = rep.mutate(
+        bucket=((rep.repeat.cast("float64") / rep.x.cast("float64")).ln() * per_unit)
+        .floor()
+        .cast("int64")
+    )
+    return rep.group_by(["x", "bucket"]).aggregate(n=rep.count())
+
+
+def clv_result(src: Sources, facts, triples, p: dict, gg, own_mean_fallback: bool):
+    """Join customers, their statistics and the per-(x, t_x, T) predictions; expected
+    order value by the Gamma-Gamma formula in SQL; value bands by rank of lifetime value
+    (ties share a band). `gg` is None when Gamma-Gamma could not be fitted: the expected
+    order value is then the customer's own mean order value."""
+    c = src.customers
+    j = c.left_join(facts, c.id == facts.customer_id)
+    j = j.select(
+        customer_id=j.id, x=j.x, tp=j.tp, ap=j.ap, total=j.total, repeat=j.repeat,
+        recency=j.recency, buyer=j.x.notnull(),
+    )  # fmt: skip
+    k = j.left_join(triples, (j.x == triples.tx) & (j.tp == triples.ttx) & (j.ap == triples.tage))
+    own = k.total.cast("float64") / 100.0 / (k.x + 1).cast("float64")
+    m = k.repeat.cast("float64") / 100.0 / k.x.cast("float64")
+    if gg is None or own_mean_fallback:
+        aov = own
+    else:
+        pp, q, g = (float(v) for v in (gg.p, gg.q, gg.gamma))
+        population = pp * g / (q - 1) if q > 1 else None
+        den = k.x.cast("float64") * pp + (q - 1)
+        informative = (k.x > 0) & (k.repeat > 0) & (den > 0)
+        blend = pp * (g + k.x.cast("float64") * m) / den
+        fallback = ibis.literal(population) if population is not None else own
+        aov = ibis.cases((informative, blend), else_=fallback)
+    clv = (k.factor * aov).cast("float64")
+    k = k.mutate(aov=aov, clv_v=clv, key=ibis.cases((k.buyer, clv), else_=-1.0))
+    bands = p["bands"]
+    n = ibis.cases((k.buyer, 1), else_=0).sum().over()
+    rank1 = ibis.rank().over(order_by=ibis.desc(k.key)) + 1
+    k = k.mutate(n=n, r1=rank1)
+    code = ibis.cases(
+        (~k.buyer, NO_PURCHASE),
+        (k.r1 * 10000 <= _bp(bands[0]) * k.n + 9999, "high"),
+        (k.r1 * 10000 <= _bp(bands[1]) * k.n + 9999, "medium"),
+        else_="low",
+    )
+    buyer = k.buyer
+    return result(
+        k,
+        customer_id=k.customer_id,
+        code=code,
+        measure=ibis.cases((buyer, k.clv_v), else_=ibis.null()),
+        rank=ibis.cases((buyer, k.r1), else_=ibis.null()),
+        recency_days=k.recency,
+        frequency=k.x,
+        monetary=ibis.cases((buyer & (k.x > 0), m), else_=ibis.null()),
+        p_alive=ibis.cases((buyer, k.p_alive), else_=ibis.null()),
+        expected_purchases=ibis.cases((buyer, k.expected), else_=ibis.null()),
+        expected_aov=ibis.cases((buyer, k.aov), else_=ibis.null()),
+        clv=ibis.cases((buyer, k.clv_v), else_=ibis.null()),
+    )
+
+
+# --- lifecycle -----------------------------------------------------------------------
+
+
+def lifecycle(src: Sources, ctx: Context, p: dict, alive=None):
+    """prospect (never bought), new (first occasion within new_days), lapsed (silent longer
+    than lapsed_days), reactivated (came back within reactivated_days after a silence
+    longer than lapsed_days), at risk (silent longer than risk_factor x the customer's own
+    mean gap between occasions — default_gap_days with a single occasion — or probability
+    alive below p_alive_below), else active. `alive` is a table (customer_id, p_alive)."""
+    od = ctx.order_days
+    occ = od.filter(od.cents > 0)
+    cutoff = ctx.as_of_day - p["reactivated_days"] + 1
+    per = occ.group_by("customer_id").aggregate(
+        first=occ.day.min(),
+        last=occ.day.max(),
+        n=occ.count(),
+        back=occ.day.min(where=occ.day >= cutoff),
+        before=occ.day.max(where=occ.day < cutoff),
+    )
+    t = _by_customer(src, per)
+    if alive is not None:
+        t = t.left_join(alive, t.customer_id == alive.customer_id).select(
+            *[t[col] for col in t.columns], pa=alive.p_alive
+        )
+    else:
+        t = t.mutate(pa=ibis.null("float64"))
+    silence = (ctx.as_of_day - t.last).cast("int64")
+    k10 = int(round(p["risk_factor"] * 10))
+    slow = ibis.cases(
+        (t.n >= 2, silence * (t.n - 1) * 10 > k10 * (t.last - t.first)),
+        else_=silence * 10 > k10 * p["default_gap_days"],
+    )
+    if p.get("p_alive_below") is not None and alive is not None:
+        slow = slow | (t.pa.notnull() & (t.pa < p["p_alive_below"]))
+    code = ibis.cases(
+        (t.last.isnull(), "prospect"),
+        (ctx.as_of_day - t.first < p["new_days"], "new"),
+        (silence > p["lapsed_days"], "lapsed"),
+        (t.before.notnull() & t.back.notnull() & (t.back - t.before > p["lapsed_days"]),
+         "reactivated"),
+        (slow, "at_risk"),
+        else_="active",
+    )  # fmt: skip
+    gap = ibis.cases(
+        (t.n >= 2, (t.last - t.first).cast("float64") / (t.n - 1).cast("float64")),
+        else_=ibis.null(),
+    )
+    return result(
+        t,
+        customer_id=t.customer_id,
+        code=code,
+        measure=gap,
+        recency_days=silence,
+        frequency=t.n,
+        p_alive=t.pa,
+    )
+
+
+# --- value x expectation ---------------------------------------------------------------
+
+
+def quadrant_inputs(src: Sources, ctx: Context, p: dict, clv=None):
+    """Per customer: value (spend in the window, or lifetime value from `clv`) and
+    expectation (feedback of the chosen kinds per order in the expectation window; per
+    customer without orders, the feedback count)."""
+    value_spec, exp_spec = p["value"], p["expectation"]
+    c = src.customers.select(customer_id=src.customers.id)
+    if value_spec["measure"] == "spend":
+        facts = ctx.facts(value_spec["window_days"])
+        per = facts.select(vid=facts.customer_id, v=facts.spend.cast("float64") / 100)
+    else:
+        if clv is None:
+            raise EngineError("Quadrants by lifetime value need the lifetime-value results.")
+        per = clv.select(vid=clv.customer_id, v=clv.clv)
+    fb = src.feedback
+    fb = fb.mutate(day=local_day(fb.epoch, ctx.offsets))
+    fb = fb.filter(fb.kind.isin(exp_spec["kinds"]) & (fb.day <= ctx.as_of_day))
+    fb = _within(fb, ctx, exp_spec["window_days"])
+    complaints = fb.group_by("customer_id").aggregate(k=fb.count())
+    complaints = complaints.select(kid=complaints.customer_id, k=complaints.k)
+    facts = ctx.facts(exp_spec["window_days"])
+    orders = facts.select(oid=facts.customer_id, o=facts.orders)
+    j = (
+        c.left_join(per, c.customer_id == per.vid)
+        .left_join(complaints, c.customer_id == complaints.kid)
+        .left_join(orders, c.customer_id == orders.oid)
+    )
+    o = ibis.greatest(j.o.fill_null(0), 1)
+    return j.select(
+        customer_id=j.customer_id,
+        value=j.v.fill_null(0.0).cast("float64"),
+        expectation=j.k.fill_null(0).cast("float64") / o.cast("float64"),
+    )
+
+
+def quadrants(inputs, value_cut: float, expectation_cut: float):
+    """High value means above the value cut, high expectation above the expectation cut
+    (both strictly, so customers exactly at a median are on the low side)."""
+    hv = inputs.value > value_cut
+    he = inputs.expectation > expectation_cut
+    code = ibis.cases((hv & he, "intimate"), (hv, "safe"), (he, "dangerous"), else_="stranger")
+    return result(
+        inputs,
+        customer_id=inputs.customer_id,
+        code=code,
+        measure=inputs.value,
+        expectation=inputs.expectation,
+    )

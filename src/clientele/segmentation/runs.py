@@ -1,0 +1,241 @@
+"""Runs of definitions on the application database: each run computes its results with the
+engine, then — in one transaction — writes the snapshot rows, the transition events (a join
+of the current classes with the new ones) and the changed current classes, and records its
+duration and counts. Everything is INSERT ... SELECT / UPDATE ... FROM between tables; no
+row passes through Python."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import time
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from .constants import KIND_ORDER, Kind, RunStatus, Trigger
+from .engine import Batch
+from .expressions import RESULT_COLUMNS
+from .models import (
+    ClassificationDefinition,
+    ClassificationRun,
+    ClassOverride,
+    ClassTransition,
+    CurrentClass,
+    CustomerClass,
+)
+from .sources import DjangoExecutor, database_sources, day_date
+
+log = logging.getLogger(__name__)
+
+# A run still marked running after this long was lost (worker killed); it no longer
+# blocks new runs of its definition.
+STALE_AFTER = dt.timedelta(hours=6)
+
+
+def run_definitions(
+    definitions=None,
+    *,
+    trigger: str = Trigger.MANUAL,
+    as_of: dt.date | None = None,
+    user=None,
+) -> list[ClassificationRun]:
+    """Run definitions (default: every active one) over the application database as of a
+    day (default: today in settings.TIME_ZONE). Lifetime-value definitions run first so
+    lifecycle and quadrants read fresh results. A definition that fails gets a failed run
+    with the error; the others still run. Returns the runs started."""
+    from clientele.sales.models import Order
+
+    if definitions is None:
+        definitions = ClassificationDefinition.objects.filter(active=True)
+    definitions = sorted(definitions, key=lambda d: (KIND_ORDER.get(d.kind, 9), d.position, d.pk))
+    zone = settings.TIME_ZONE
+    as_of = as_of or timezone.localdate()
+    executor = DjangoExecutor(connection)
+    if executor.dialect == "sqlite" and connection.get_autocommit():
+        # The working tables (one row per customer and purchase day) are temporary; in
+        # memory they cost no disk writes. Applies to this connection only, and SQLite
+        # allows it only outside a transaction (inside one the default stays).
+        executor.execute("PRAGMA temp_store = MEMORY")
+    sources = database_sources()
+    bounds = (
+        _epoch(Order.objects.aggregate(v=Min("ordered_at"))["v"]),
+        _epoch(Order.objects.aggregate(v=Max("ordered_at"))["v"]),
+    )
+    batch = Batch(executor, sources, as_of, zone, bounds, resolve_clv=_snapshot_resolver(sources))
+    end_of_day = dt.datetime.combine(
+        as_of + dt.timedelta(days=1), dt.time(), timezone.get_default_timezone()
+    )
+    future = Order.objects.valued().filter(ordered_at__gte=end_of_day).count()
+    runs = []
+    try:
+        batch.context()  # the shared per-customer-day table, outside any savepoint
+        for definition in definitions:
+            run = _start(definition, trigger, as_of, user)
+            if run is None:
+                log.info("classification %s is already running; skipped", definition.key)
+                continue
+            run.ignored_future_orders = future
+            _run_one(run, definition, batch, executor)
+            runs.append(run)
+    finally:
+        executor.drop_temporary()
+    return runs
+
+
+def _epoch(moment):
+    return int(moment.timestamp()) if moment else None
+
+
+def _snapshot_resolver(sources):
+    """Lifetime-value results of a definition outside the batch: its latest snapshot."""
+
+    def resolve(key):
+        definition = ClassificationDefinition.objects.filter(key=key, kind=Kind.CLV).first()
+        run = definition.last_run if definition else None
+        if run is None:
+            return None
+        snap = sources.snapshot
+        snap = snap.filter(snap.run_id == run.pk)
+        return snap.select(snap.customer_id, snap.p_alive, snap.clv)
+
+    return resolve
+
+
+def _start(definition, trigger, as_of, user) -> ClassificationRun | None:
+    """Create the run row, unless the definition is already running (the row lock makes
+    two workers starting at once see each other)."""
+    now = timezone.now()
+    with transaction.atomic():
+        ClassificationDefinition.objects.select_for_update().filter(pk=definition.pk).first()
+        running = ClassificationRun.objects.filter(definition=definition, status=RunStatus.RUNNING)
+        running.filter(started_at__lt=now - STALE_AFTER).update(
+            status=RunStatus.FAILED, error="Abandoned: the worker stopped before finishing."
+        )
+        if running.exists():
+            return None
+        return ClassificationRun.objects.create(
+            definition=definition,
+            trigger=trigger,
+            as_of=as_of,
+            started_at=now,
+            status=RunStatus.RUNNING,
+            started_by=user if user is not None and user.pk else None,
+        )
+
+
+def _run_one(run, definition, batch, executor) -> None:
+    started = time.perf_counter()
+    # On PostgreSQL an error aborts the transaction; a savepoint keeps a failed definition
+    # from spoiling the caller's transaction. On SQLite the computation stays outside any
+    # write transaction so the embedded server keeps accepting writes meanwhile.
+    guard = transaction.atomic if executor.dialect == "postgres" else contextlib.nullcontext
+    try:
+        with guard():
+            computed = batch.compute(
+                definition.kind, definition.parameters, definition.key, definition.pk
+            )
+        with transaction.atomic():
+            _write(run, definition, computed, executor, batch)
+    except Exception as error:  # the run records any failure; the batch goes on
+        log.exception("classification %s failed", definition.key)
+        ClassificationRun.objects.filter(pk=run.pk).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            duration=time.perf_counter() - started,
+            error=str(error)[:2000] or error.__class__.__name__,
+        )
+        run.refresh_from_db()
+        return
+    run.duration = time.perf_counter() - started
+    ClassificationRun.objects.filter(pk=run.pk).update(duration=run.duration)
+
+
+def _write(run, definition, computed, executor, batch) -> None:
+    ops = connection.ops
+    now = timezone.now()
+    as_of = ops.adapt_datefield_value(batch.as_of)
+    result = computed.table.get_name()
+    snapshot = CustomerClass._meta.db_table
+    current = CurrentClass._meta.db_table
+    transitions = ClassTransition._meta.db_table
+    overrides = ClassOverride._meta.db_table
+    d = int(definition.pk)
+
+    # The final class: a manual class set by a manager wins over the computed one.
+    final = executor.temp_name("final")
+    columns = [c for c in RESULT_COLUMNS if c not in ("customer_id", "code")]
+    executor.execute(f"DROP TABLE IF EXISTS {final}")
+    executor.execute(
+        f"CREATE TEMPORARY TABLE {final} AS SELECT r.customer_id, COALESCE(o.code, r.code) AS code,"
+        " o.code IS NOT NULL AS manual, "
+        + ", ".join(f"r.{c}" for c in columns)
+        + f" FROM {result} r LEFT JOIN {overrides} o ON o.customer_id = r.customer_id"
+        f" AND o.definition_id = {d}"
+    )
+    executor.track(final)
+    executor.execute(f"CREATE INDEX {final}_ix ON {final} (customer_id)")
+    executor.analyze(final)
+
+    has_previous = ClassificationRun.objects.filter(
+        definition=definition, status=RunStatus.SUCCEEDED
+    ).exists()
+    executor.execute(
+        f"INSERT INTO {snapshot} (run_id, customer_id, code, {', '.join(columns)}, computed_at)"
+        f" SELECT {int(run.pk)}, customer_id, code, {', '.join(columns)}, %s FROM {final}",
+        [ops.adapt_datetimefield_value(now)],
+    )
+    moved = 0
+    if has_previous:
+        # Customers seen by an earlier run who changed class, and customers new to it.
+        moved = executor.execute(
+            f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code, to_code, at)"
+            f" SELECT {d}, f.customer_id, {int(run.pk)}, COALESCE(c.code, ''), f.code, %s"
+            f" FROM {final} f LEFT JOIN {current} c ON c.customer_id = f.customer_id"
+            f" AND c.definition_id = {d} WHERE c.code IS NULL OR c.code <> f.code",
+            [ops.adapt_datetimefield_value(now)],
+        )
+    executor.execute(
+        f"UPDATE {current} SET code = f.code, since = %s, reviewed_at = %s FROM {final} f"
+        f" WHERE {current}.definition_id = {d} AND {current}.customer_id = f.customer_id"
+        f" AND {current}.code <> f.code",
+        [as_of, as_of],
+    )
+    executor.execute(
+        f"UPDATE {current} SET manual = f.manual FROM {final} f WHERE {current}.definition_id"
+        f" = {d} AND {current}.customer_id = f.customer_id AND {current}.manual <> f.manual"
+    )
+    if definition.kind == Kind.TIER and definition.parameters.get("downgrade") == "rolling":
+        cutoff = day_date(batch.as_of_day - int(definition.parameters["window_days"]))
+        executor.execute(
+            f"UPDATE {current} SET reviewed_at = %s WHERE definition_id = {d}"
+            " AND reviewed_at <= %s",
+            [as_of, ops.adapt_datefield_value(cutoff)],
+        )
+    executor.execute(
+        f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at, manual)"
+        f" SELECT {d}, f.customer_id, f.code, %s, %s, f.manual FROM {final} f WHERE NOT EXISTS"
+        f" (SELECT 1 FROM {current} c WHERE c.definition_id = {d}"
+        " AND c.customer_id = f.customer_id)",
+        [as_of, as_of],
+    )
+    counts = {
+        code: int(n)
+        for code, n in executor.query(f"SELECT code, COUNT(*) FROM {final} GROUP BY code")
+    }
+    finished = timezone.now()
+    run.status = RunStatus.SUCCEEDED
+    run.finished_at = finished
+    run.counts = {code: counts[code] for code in sorted(counts)}
+    run.customers = sum(counts.values())
+    run.transitions = max(int(moved or 0), 0)
+    run.outputs = computed.outputs
+    run.save(
+        update_fields=[
+            "status", "finished_at", "counts", "customers", "transitions", "outputs",
+            "ignored_future_orders",
+        ]
+    )  # fmt: skip

@@ -1,0 +1,400 @@
+"""Where the engine reads from: the database's tables as Ibis tables, and the executors that
+run compiled Ibis expressions where the data lives.
+
+The engine builds Ibis expressions over *unbound* tables (a name and a schema) and compiles
+them to the dialect of the database the data is in. An executor runs the SQL on a DB-API
+connection: Django's own connection for the application database — so a run reads and
+writes in the same transaction as the rest of the request or job, and the test database
+(in-memory SQLite, or PostgreSQL inside a test transaction) is seen as it is — or a plain
+SQLite file for `clientele classify --orders`. Moving to Apache Spark later means another
+executor and dialect; the expressions stay as they are.
+
+Canonical relations (what every kind reads, whatever the source):
+
+- ``valued_orders``: customer_id, epoch (UTC seconds), cents (integer amount) — orders
+  that count as value (cancelled and returned never count).
+- ``customers``: id, demand_milli (declared annual demand in thousandths), demand_unit.
+- ``feedback``: customer_id, kind, epoch.
+- ``lines`` (database only): customer_id, epoch, unit, qty_milli, amount_cents, cost_cents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import ibis
+
+EPOCH_DATE = dt.date(1970, 1, 1)
+DAY = 86400
+INSERT_BATCH = 20000
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def day_number(date: dt.date) -> int:
+    """Days since 1970-01-01: the engine's integer calendar (exact on every backend)."""
+    return (date - EPOCH_DATE).days
+
+
+def day_date(number: int) -> dt.date:
+    return EPOCH_DATE + dt.timedelta(days=int(number))
+
+
+def utc_offsets(zone: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The UTC offsets of `zone` between two epochs: [(from_epoch, offset_seconds), ...],
+    first entry from -infinity (epoch None is not used; the first from_epoch is `start`).
+
+    Found by sampling daily and bisecting each change to the second, so a zone with
+    daylight saving gets exact boundaries; Asia/Shanghai gives one entry."""
+    tz = ZoneInfo(zone)
+
+    def offset(epoch):
+        moment = dt.datetime.fromtimestamp(epoch, dt.UTC).astimezone(tz)
+        return int(moment.utcoffset().total_seconds())
+
+    start, end = int(start) - DAY, int(end) + DAY
+    result = [(start, offset(start))]
+    previous = start
+    for probe in itertools.chain(range(start + DAY, end, DAY), [end]):
+        current = offset(probe)
+        if current != result[-1][1]:
+            low, high = previous, probe  # offset(low) is the old one, offset(high) the new
+            while high - low > 1:
+                mid = (low + high) // 2
+                if offset(mid) == current:
+                    high = mid
+                else:
+                    low = mid
+            result.append((high, current))
+        previous = probe
+    return result
+
+
+def local_day(epoch, offsets: list[tuple[int, int]]):
+    """Ibis expression: the local calendar day number of a UTC epoch column."""
+    if len(offsets) == 1:
+        shift = ibis.literal(offsets[0][1], "int64")
+    else:
+        cases = [(epoch < start, prev) for (_s, prev), (start, _o) in
+                 zip(offsets, offsets[1:], strict=False)]  # fmt: skip
+        shift = ibis.cases(*cases, else_=offsets[-1][1])
+    return ((epoch + shift) // DAY).cast("int64")
+
+
+@dataclass
+class Sources:
+    """The canonical relations as Ibis expressions, plus what the executor needs to know
+    about the tables behind them."""
+
+    valued_orders: ibis.Table
+    customers: ibis.Table
+    feedback: ibis.Table
+    lines: ibis.Table | None = None
+    current: ibis.Table | None = None  # segmentation current classes (database only)
+    snapshot: ibis.Table | None = None  # segmentation snapshot rows (database only)
+
+
+def database_sources() -> Sources:
+    """The application's tables (Django models) as canonical relations."""
+    from clientele.catalog.models import Product
+    from clientele.customers.models import Customer, Feedback
+    from clientele.sales.models import VALUE_STATUSES, Order, OrderLine
+
+    from .models import CurrentClass, CustomerClass
+
+    orders = ibis.table(
+        {
+            "id": "int64",
+            "customer_id": "int64",
+            "ordered_at": "timestamp",
+            "status": "string",
+            "total": "decimal(16, 2)",
+        },
+        name=Order._meta.db_table,
+    )
+    statuses = [str(s) for s in VALUE_STATUSES]
+    valued = orders.filter(orders.status.isin(statuses))
+    valued_orders = valued.select(
+        customer_id=valued.customer_id,
+        # floor: PostgreSQL's epoch has fractions that a cast would round up, possibly
+        # into the next day; SQLite's is already whole seconds.
+        epoch=valued.ordered_at.epoch_seconds().floor().cast("int64"),
+        cents=(valued.total * 100).round().cast("int64"),
+    )
+    customers_t = ibis.table(
+        {"id": "int64", "annual_demand": "decimal(16, 3)", "demand_unit": "string"},
+        name=Customer._meta.db_table,
+    )
+    customers = customers_t.select(
+        id=customers_t.id,
+        demand_milli=(customers_t.annual_demand * 1000).round().cast("int64"),
+        demand_unit=customers_t.demand_unit,
+    )
+    fb = ibis.table(
+        {"customer_id": "int64", "kind": "string", "received_at": "timestamp"},
+        name=Feedback._meta.db_table,
+    )
+    feedback = fb.select(
+        customer_id=fb.customer_id,
+        kind=fb.kind,
+        epoch=fb.received_at.epoch_seconds().floor().cast("int64"),
+    )
+    lines_t = ibis.table(
+        {
+            "order_id": "int64",
+            "product_id": "int64",
+            "quantity": "decimal(14, 3)",
+            "amount": "decimal(16, 2)",
+        },
+        name=OrderLine._meta.db_table,
+    )
+    products = ibis.table(
+        {"id": "int64", "unit": "string", "cost": "decimal(14, 2)"}, name=Product._meta.db_table
+    )
+    joined = lines_t.join(valued, lines_t.order_id == valued.id).join(
+        products, lines_t.product_id == products.id
+    )
+    lines = joined.select(
+        customer_id=joined.customer_id,
+        epoch=joined.ordered_at.epoch_seconds().floor().cast("int64"),
+        unit=joined.unit,
+        qty_milli=(joined.quantity * 1000).round().cast("int64"),
+        amount_cents=(joined.amount * 100).round().cast("int64"),
+        cost_cents=(joined.cost * 100).round().cast("int64"),
+    )
+    current = ibis.table(
+        {
+            "definition_id": "int64",
+            "customer_id": "int64",
+            "code": "string",
+            "since": "date",
+            "reviewed_at": "date",
+            "manual": "boolean",
+        },
+        name=CurrentClass._meta.db_table,
+    )
+    snapshot = ibis.table(
+        {
+            "run_id": "int64",
+            "customer_id": "int64",
+            "code": "string",
+            "p_alive": "float64",
+            "clv": "float64",
+        },
+        name=CustomerClass._meta.db_table,
+    )
+    return Sources(
+        valued_orders=valued_orders,
+        customers=customers,
+        feedback=feedback,
+        lines=lines,
+        current=current,
+        snapshot=snapshot,
+    )
+
+
+def plain_sources() -> Sources:
+    """The tables of an order file loaded by `load_plain_tables` (no lines, no history)."""
+    orders = ibis.table({"customer_id": "int64", "epoch": "int64", "cents": "int64"}, name="orders")
+    customers = ibis.table(
+        {"id": "int64", "demand_milli": "int64", "demand_unit": "string"}, name="customers"
+    )
+    feedback = ibis.table(
+        {"customer_id": "int64", "kind": "string", "epoch": "int64"}, name="feedback"
+    )
+    return Sources(valued_orders=orders, customers=customers, feedback=feedback)
+
+
+PLAIN_SCHEMA = [
+    "CREATE TABLE orders (customer_id BIGINT NOT NULL, epoch BIGINT NOT NULL,"
+    " cents BIGINT NOT NULL)",
+    "CREATE TABLE customers (id BIGINT PRIMARY KEY, code TEXT, demand_milli BIGINT,"
+    " demand_unit TEXT)",
+    "CREATE TABLE feedback (customer_id BIGINT NOT NULL, kind TEXT NOT NULL,"
+    " epoch BIGINT NOT NULL)",
+]
+
+
+class Executor:
+    """Runs compiled Ibis expressions and plain SQL on one DB-API connection."""
+
+    dialect = "sqlite"
+    placeholder = "?"
+
+    def __init__(self):
+        self._temp: list[str] = []
+        self._counter = itertools.count(1)
+
+    # subclasses provide cursor()
+    def cursor(self):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def compile(self, expr) -> str:
+        return str(ibis.to_sql(expr, dialect=self.dialect))
+
+    def execute(self, sql: str, params=None) -> int:
+        with self.cursor() as cur:
+            if params is None:
+                cur.execute(sql)
+            else:
+                cur.execute(sql, params)
+            return cur.rowcount
+
+    def query(self, sql_or_expr, params=None) -> list[tuple]:
+        sql = sql_or_expr if isinstance(sql_or_expr, str) else self.compile(sql_or_expr)
+        with self.cursor() as cur:
+            if params is None:
+                cur.execute(sql)
+            else:
+                cur.execute(sql, params)
+            return cur.fetchall()
+
+    def query_with_names(self, expr) -> tuple[list[str], list[tuple]]:
+        with self.cursor() as cur:
+            cur.execute(self.compile(expr))
+            names = [d[0] for d in cur.description]
+            return names, cur.fetchall()
+
+    def scalar(self, expr):
+        rows = self.query(expr)
+        return rows[0][0] if rows else None
+
+    def temp_name(self, stem: str) -> str:
+        name = f"seg_{stem}_{next(self._counter)}"
+        assert _NAME.match(name)
+        return name
+
+    def materialize(self, expr, stem: str, index: tuple[str, ...] = ()) -> ibis.Table:
+        """Store the result of `expr` in a temporary table; return it as an Ibis table."""
+        name = self.temp_name(stem)
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"CREATE TEMPORARY TABLE {name} AS {self.compile(expr)}")
+        self._temp.append(name)
+        if index:
+            self.execute(f"CREATE INDEX {name}_ix ON {name} ({', '.join(index)})")
+        self.analyze(name)
+        return ibis.table(expr.schema(), name=name)
+
+    def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:
+        """An empty temporary table with an Ibis schema, for rows computed in Python."""
+        name = self.temp_name(stem)
+        types = {"int64": "BIGINT", "float64": "DOUBLE PRECISION", "string": "TEXT",
+                 "boolean": "BOOLEAN"}  # fmt: skip
+        columns = ", ".join(f"{col} {types[kind]}" for col, kind in schema.items())
+        self.execute(f"DROP TABLE IF EXISTS {name}")
+        self.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        self._temp.append(name)
+        if index:
+            self.execute(f"CREATE INDEX {name}_ix ON {name} ({', '.join(index)})")
+        return ibis.table(schema, name=name)
+
+    def insert_rows(self, table: str, columns: list[str], rows) -> None:
+        """Insert many rows (an iterable of tuples) in batches."""
+        marks = ", ".join([self.placeholder] * len(columns))
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+        iterator = iter(rows)
+        with self.cursor() as cur:
+            while batch := list(itertools.islice(iterator, INSERT_BATCH)):
+                cur.executemany(sql, batch)
+
+    def track(self, name: str) -> None:
+        """Drop this temporary table with the others at the end of the batch."""
+        self._temp.append(name)
+
+    def analyze(self, name: str) -> None:
+        """Give the planner statistics on a fresh temporary table (PostgreSQL does not
+        analyse temporary tables by itself)."""
+
+    def drop_temporary(self) -> None:
+        while self._temp:
+            self.execute(f"DROP TABLE IF EXISTS {self._temp.pop()}")
+
+
+class DjangoExecutor(Executor):
+    """Runs on Django's connection (SQLite or PostgreSQL): same transaction as the caller."""
+
+    def __init__(self, connection=None):
+        super().__init__()
+        from django.db import connection as default
+
+        self.connection = connection or default
+        vendor = self.connection.vendor
+        if vendor not in ("sqlite", "postgresql"):
+            raise ValueError(f"classification does not support the {vendor} database")
+        self.dialect = "postgres" if vendor == "postgresql" else "sqlite"
+        self.placeholder = "%s"
+
+    def cursor(self):
+        return self.connection.cursor()
+
+    def execute(self, sql: str, params=None) -> int:
+        # Compiled SQL may contain % (strftime('%s')): with no parameters Django passes the
+        # text through untouched on both backends.
+        return super().execute(sql, params)
+
+    def insert_rows(self, table: str, columns: list[str], rows) -> None:
+        if self.dialect != "postgres":
+            return super().insert_rows(table, columns, rows)
+        # COPY is several times faster than INSERT for bulk rows on PostgreSQL.
+        with self.connection.cursor() as wrapper:
+            raw = wrapper.cursor
+            with raw.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def analyze(self, name: str) -> None:
+        if self.dialect == "postgres":
+            self.execute(f"ANALYZE {name}")
+
+
+class SQLiteFileExecutor(Executor):
+    """Runs on a plain sqlite3 connection (an order file loaded into a temporary file)."""
+
+    dialect = "sqlite"
+
+    def __init__(self, connection):
+        super().__init__()
+        self.connection = connection
+
+    class _Cursor:
+        def __init__(self, connection):
+            self.cur = connection.cursor()
+
+        def __enter__(self):
+            return self.cur
+
+        def __exit__(self, *exc):
+            self.cur.close()
+
+    def cursor(self):
+        return self._Cursor(self.connection)
+
+
+def psycopg_executor(connection):
+    """An executor on a plain psycopg connection (used by the cross-backend test and the
+    benchmark to run on a PostgreSQL schema outside Django)."""
+    return _PsycopgExecutor(connection)
+
+
+class _PsycopgExecutor(Executor):
+    dialect = "postgres"
+    placeholder = "%s"
+
+    def __init__(self, connection):
+        super().__init__()
+        self.connection = connection
+
+    def cursor(self):
+        return self.connection.cursor()
+
+    def insert_rows(self, table, columns, rows):
+        with self.connection.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+
+    def analyze(self, name):
+        self.execute(f"ANALYZE {name}")
