@@ -43,8 +43,12 @@ def _serve_web(host, port, threads, banner=""):
 
 def _run_consumer(workers: int):
     """Run the job consumer in this (main) thread until interrupted."""
+    from django.utils.module_loading import autodiscover_modules
     from huey.contrib.djhuey import HUEY
 
+    # A worker must know every job before it reads the queue: a job queued by the web
+    # process whose module the worker never imported would be dropped as unknown.
+    autodiscover_modules("tasks")
     consumer = HUEY.create_consumer(workers=workers, worker_type="thread", periodic=True)
     consumer.run()
 

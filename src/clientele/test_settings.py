@@ -10,3 +10,9 @@ os.environ.setdefault("HUEY_IMMEDIATE", "1")
 from .settings import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = ["*"]
+
+# Several runs of the suite may share one PostgreSQL server (two engineers, or a benchmark
+# beside a test run). Each run gets its own test database, so one run never drops the
+# database another is using; CLIENTELE_TEST_DATABASE_NAME still names it explicitly.
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and "TEST" not in DATABASES["default"]:  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": f"test_clientele_{os.getpid()}"}  # noqa: F405

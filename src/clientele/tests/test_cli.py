@@ -112,3 +112,65 @@ def test_server_commands_serve_the_sign_in_page_and_stop_on_interrupt(tmp_path, 
         except subprocess.TimeoutExpired:
             process.kill()
             raise AssertionError(f"`clientele {command}` did not stop on SIGINT") from None
+
+
+QUEUE_AN_IMPORT = """
+from django.core.files.base import ContentFile
+from clientele.core.models import User
+from clientele.imports.services import start_import
+user = User.objects.get(username="anna")
+upload = ContentFile("code,name,kind\\nR-1,Redis Trading,organization\\nR-2,Li Lei,person\\n".encode(), name="c.csv")
+print(start_import(user, "customers", upload).pk)
+"""
+
+
+def test_worker_runs_a_job_queued_through_redis(tmp_path):
+    """Production shape: the web process queues an import in Redis and a separate
+    `clientele worker` process runs it against the same database."""
+    import sqlite3
+    import uuid
+
+    from clientele.core.testing import need, redis_available
+
+    url = "redis://127.0.0.1:6379/15"
+    available, reason = redis_available(url)
+    need("Redis", available, reason)
+    env = _env(tmp_path, REDIS_URL=url, HUEY_NAME=f"clientele-test-{uuid.uuid4().hex}")
+    assert _clientele("migrate", env=env).returncode == 0
+    made = _clientele(
+        "createuser", "anna", "--role", "marketing_manager", "--password", "A-long-enough-pass-42",
+        env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "clientele.cli", "worker", "--workers", "1"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        queued = _clientele("manage", "shell", "-c", QUEUE_AN_IMPORT, env=env)
+        assert queued.returncode == 0, queued.stderr
+        job_id = int(queued.stdout.strip().splitlines()[-1])
+        database = sqlite3.connect(tmp_path / "data" / "clientele.sqlite3")
+        deadline = time.monotonic() + 60
+        status = None
+        while time.monotonic() < deadline:
+            assert worker.poll() is None, worker.stderr.read()
+            (status,) = database.execute(
+                "SELECT status FROM imports_importjob WHERE id = ?", (job_id,)
+            ).fetchone()
+            if status not in ("queued", "running"):
+                break
+            time.sleep(0.3)
+        assert status == "succeeded"
+        codes = [row[0] for row in database.execute("SELECT code FROM customers_customer")]
+        assert sorted(codes) == ["R-1", "R-2"]
+        database.close()
+    finally:
+        worker.send_signal(signal.SIGINT)
+        try:
+            worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
