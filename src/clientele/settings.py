@@ -244,6 +244,10 @@ else:
         "immediate": HUEY_IMMEDIATE,
     }
 
+# Classification runs the definitions scheduled "after each import" when an import of
+# customers, orders or feedback commits.
+CLIENTELE_CLASSIFY_AFTER_IMPORT = _env_bool("CLIENTELE_CLASSIFY_AFTER_IMPORT", True)
+
 # Channels: where messages go. Nothing is configured on the embedded default: SMS and
 # e-mail are written to files in the data folder (see channels/adapters.py).
 CLIENTELE_PUBLIC_URL = os.environ.get("CLIENTELE_PUBLIC_URL", "http://localhost:8000")

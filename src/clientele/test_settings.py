@@ -11,6 +11,10 @@ from .settings import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = ["*"]
 
+# Jobs run at once in tests, so a classification after every import would slow every
+# import test; the tests of that hook turn it on.
+CLIENTELE_CLASSIFY_AFTER_IMPORT = False
+
 # Several runs of the suite may share one PostgreSQL server (two engineers, or a benchmark
 # beside a test run). Each run gets its own test database, so one run never drops the
 # database another is using; CLIENTELE_TEST_DATABASE_NAME still names it explicitly.

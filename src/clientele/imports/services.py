@@ -14,6 +14,7 @@ import logging
 import os
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
@@ -150,4 +151,25 @@ def run_import(job: ImportJob, progress=None) -> ImportJob:
     job.save()
     if progress is not None:
         progress(job)
+    _classify_after(job)
     return job
+
+
+# Imports that change what classes are computed from: customers (demand, status),
+# orders (every value model) and feedback (the expectation axis of the quadrants).
+RECLASSIFYING_KINDS = {ImportKind.CUSTOMERS, ImportKind.ORDERS, ImportKind.FEEDBACK}
+
+
+def _classify_after(job: ImportJob) -> None:
+    """Queue the definitions scheduled "after each import" once the imported rows are
+    committed, so a new order upgrades its customer's tier the same day."""
+    written = job.created_rows + job.updated_rows
+    if job.kind not in RECLASSIFYING_KINDS or not written:
+        return
+    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL):
+        return
+    if not settings.CLIENTELE_CLASSIFY_AFTER_IMPORT:
+        return
+    from clientele.segmentation.tasks import schedule_after_import
+
+    transaction.on_commit(schedule_after_import)

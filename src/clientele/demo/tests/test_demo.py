@@ -255,6 +255,13 @@ def test_ensure_demo_loads_once_and_always_returns_a_working_admin_login():
     out = _Quiet()
     login = loader.ensure_demo(size=300, seed=3, stdout=out, today=TODAY, now=NOW)
     assert any("300 customers" in line for line in out.lines)
+    # The demo company is graded at once: every default definition ran and placed the
+    # customers who bought something.
+    from clientele.segmentation.models import ClassificationRun, CurrentClass
+
+    assert any("Classified with 6 definitions" in line for line in out.lines), out.lines
+    assert not ClassificationRun.objects.exclude(status="succeeded").exists()
+    assert CurrentClass.objects.filter(definition__key="abc_spend", code="A").exists()
     before = loader.fingerprint()
     admin = User.objects.get(username=login.username)
     assert admin.check_password(login.password)
