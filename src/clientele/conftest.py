@@ -249,3 +249,20 @@ def api_client_for(users):
         return client
 
     return make
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
+    """PostgreSQL refuses to drop a database with sessions in it. Tests that SIGKILL a
+    worker process leave its session until the server notices; end such sessions before
+    the test database is dropped, so no run leaves a database behind."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

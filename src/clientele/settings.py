@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "clientele.imports",
     "clientele.segmentation",
     "clientele.channels",
+    "clientele.plans",
 ]
 
 MIDDLEWARE = [

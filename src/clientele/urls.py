@@ -10,11 +10,20 @@ from clientele.channels import api as channels_api
 from clientele.core import auth_views, pages
 from clientele.customers import api as customers_api
 from clientele.imports import api as imports_api
+from clientele.plans import api as plans_api
 from clientele.sales import api as sales_api
 from clientele.segmentation import api as segmentation_api
 
 router = DefaultRouter()
-for module in (customers_api, catalog_api, sales_api, imports_api, channels_api, segmentation_api):
+for module in (
+    customers_api,
+    catalog_api,
+    sales_api,
+    imports_api,
+    channels_api,
+    segmentation_api,
+    plans_api,
+):
     for prefix, viewset in module.routes:
         router.register(prefix, viewset)
 
@@ -29,6 +38,7 @@ urlpatterns = [
     path("imports/", include("clientele.imports.urls")),
     path("channels/", include("clientele.channels.urls")),
     path("segmentation/", include("clientele.segmentation.urls")),
+    path("plans/", include("clientele.plans.urls")),
     path("admin/", include("clientele.core.urls")),
     path("api/", include(router.urls)),
     path("api/token/", obtain_auth_token, name="api-token"),

@@ -26,6 +26,8 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "segmentation.*": "vx",
         "segmentation.classificationdefinition": "vacx",
         "segmentation.classoverride": "vacdx",
+        "plans.*": "vacdx",
+        "plans.dutytask": "vcx",
         "core.team": "v",
         "core.user": "v",
     },
@@ -40,6 +42,8 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "channels.outboxmessage": "v",
         "channels.suppressionrecord": "v",
         "segmentation.*": "v",
+        "plans.*": "v",
+        "plans.dutytask": "vc",
         "core.team": "v",
     },
     Role.SERVICE_AGENT: {
@@ -51,6 +55,7 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "sales.*": "v",
         "channels.outboxmessage": "v",
         "segmentation.currentclass": "v",
+        "plans.*": "v",
     },
     Role.ANALYST: {
         "customers.*": "vx",
@@ -58,6 +63,7 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "sales.*": "vx",
         "channels.*": "vx",
         "segmentation.*": "vx",
+        "plans.*": "vx",
         "core.team": "v",
         "core.user": "v",
     },

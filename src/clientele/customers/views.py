@@ -1,6 +1,7 @@
 """Pages of the customer domain: declarations on the generic views, plus the 360 page."""
 
 from clientele.core.views import ModelViews
+from clientele.plans.services import customer_plan
 from clientele.segmentation.views import customer_classes
 
 from . import filters, forms, services, tables
@@ -26,6 +27,9 @@ class CustomerViews(ModelViews):
         return {
             "value": services.value_summary([customer.pk]),
             "customer_classes": customer_classes(request, customer),
+            "customer_plan": customer_plan(customer)
+            if user.has_perm("plans.view_classplan")
+            else None,
             "group_value": services.value_summary(group_ids) if group_ids else None,
             "group_size": len(group_ids) if group_ids else 0,
             "subsidiaries": customer.subsidiaries.all()[:50],

@@ -116,6 +116,19 @@ def _classify(say) -> None:
     say(
         f"Classified with {len(runs) - len(failed)} definitions in {time.perf_counter() - started:.1f} s."
     )
+    _plans(say)
+
+
+def _plans(say) -> None:
+    """The seed's A/B/C service plans on the ABC classes, and this period's duty tasks for
+    the account managers (what the compliance page measures)."""
+    from clientele.plans.demo import create_demo_plans
+    from clientele.plans.services import run_duties
+
+    plans = create_demo_plans()
+    if plans:
+        run_duties()
+        say(f"Created {len(plans)} class plans and this period's duty tasks.")
 
 
 def ensure_admin() -> DemoLogin:

@@ -262,6 +262,11 @@ def test_ensure_demo_loads_once_and_always_returns_a_working_admin_login():
     assert any("Classified with 6 definitions" in line for line in out.lines), out.lines
     assert not ClassificationRun.objects.exclude(status="succeeded").exists()
     assert CurrentClass.objects.filter(definition__key="abc_spend", code="A").exists()
+    # ... and the seed's A/B/C service plans exist with this period's duty tasks.
+    from clientele.plans.models import ClassPlan, DutyTask
+
+    assert sorted(ClassPlan.objects.values_list("class_code", flat=True)) == ["A", "B", "C"]
+    assert DutyTask.objects.filter(plan__class_code="A").exists()
     before = loader.fingerprint()
     admin = User.objects.get(username=login.username)
     assert admin.check_password(login.password)
