@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from clientele.core import permissions
 from clientele.core.api import ScopedViewSet
 
-from . import tasks
+from . import rules, services, tasks
 from .constants import Kind, RunStatus
 from .models import ClassificationDefinition, ClassificationRun, CustomerClass
 from .parameters import DEFAULTS
@@ -139,6 +139,28 @@ class CustomerClassSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class SegmentCountRequestSerializer(serializers.Serializer):
+    expression = serializers.JSONField(
+        help_text='A rule expression, e.g. {"all": [{"field": "spend", "op": ">=", "value": 299}]}'
+    )
+
+
+class RuleClauseErrorSerializer(serializers.Serializer):
+    path = serializers.CharField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class SegmentCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    scoped = serializers.BooleanField()
+    description = serializers.CharField()
+
+
+class SegmentCountErrorsSerializer(serializers.Serializer):
+    errors = RuleClauseErrorSerializer(many=True)
+
+
 class DefinitionViewSet(ScopedViewSet):
     """Classification definitions. POST .../{id}/run/ runs one now (needs change)."""
 
@@ -167,6 +189,39 @@ class DefinitionViewSet(ScopedViewSet):
         runs = definition.runs.filter(pk__gt=before, started_by=request.user).order_by("id")
         code = status.HTTP_201_CREATED if runs else status.HTTP_202_ACCEPTED
         return Response(RunSerializer(runs, many=True).data, status=code)
+
+    @extend_schema(
+        request=SegmentCountRequestSerializer,
+        responses={200: SegmentCountSerializer, 400: SegmentCountErrorsSerializer},
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        permission_classes=[drf_permissions.IsAuthenticated],
+    )
+    def count(self, request):
+        """How many customers a rule expression selects now: the live count of the rule
+        builder. Account managers count their own and their team's customers only. A bad
+        expression answers 400 with every error: its clause path, field and message."""
+        permissions.require_perm(request.user, ClassificationDefinition, permissions.VIEW)
+        if not isinstance(request.data, dict) or "expression" not in request.data:
+            error = rules.RuleError("", "", _('Send {"expression": ...}.'))
+            return Response({"errors": [error.as_dict()]}, status=status.HTTP_400_BAD_REQUEST)
+        expression = request.data["expression"]
+        try:
+            found = services.count_segment(expression, request.user)
+        except rules.RuleExpressionError as error:
+            return Response(
+                {"errors": [e.as_dict() for e in error.errors]},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {
+                "count": found,
+                "scoped": permissions.customer_scope_q(request.user, "") is not None,
+                "description": rules.describe(expression),
+            }
+        )
 
 
 class RunFilter(drf_filters.FilterSet):

@@ -5,6 +5,8 @@ Class codes are stable identifiers stored in snapshots, current classes and tran
 override in English and Chinese."""
 
 from django.db import models
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -30,6 +32,10 @@ KIND_ORDER = {
     Kind.RFM: 3,
     Kind.LIFECYCLE: 4,
     Kind.QUADRANT: 5,
+    # Clusters read the RFM and lifetime-value snapshots; rule segments may test the
+    # classes of every other kind, so they run last.
+    Kind.CLUSTER: 6,
+    Kind.RULE: 7,
 }
 
 
@@ -64,6 +70,20 @@ ABC_CODES = ("A", "B", "C")
 CLV_CODES = ("high", "medium", "low", NO_PURCHASE)
 LIFECYCLE_CODES = ("prospect", "new", "active", "at_risk", "lapsed", "reactivated")
 QUADRANT_CODES = ("intimate", "safe", "dangerous", "stranger")
+RULE_CODES = ("in", "out")
+CLUSTER_RANGE = (2, 12)  # the number of clusters k a definition may ask for
+
+
+def cluster_code(number: int) -> str:
+    """The code of the n-th cluster (1 = the highest average spend)."""
+    return f"c{number}"
+
+
+def _cluster_label_now(n):
+    return gettext("Cluster %(n)s") % {"n": n}
+
+
+_cluster_label = lazy(_cluster_label_now, str)  # translated when displayed
 
 # Built-in labels (English source strings, translated by gettext). A definition's own
 # labels, when given, win over these.
@@ -94,4 +114,7 @@ DEFAULT_LABELS = {
     "about_to_sleep": _("About to sleep"),
     "cannot_lose": _("Cannot lose them"),
     "hibernating": _("Hibernating"),
+    "in": _("In segment"),
+    "out": _("Not in segment"),
+    **{f"c{n}": _cluster_label(n) for n in range(1, 13)},
 }

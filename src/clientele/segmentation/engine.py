@@ -26,7 +26,7 @@ from . import expressions as ex
 from . import lifetime
 from .constants import Kind
 from .parameters import DAYS_PER_MONTH, PERIOD_DAYS
-from .sources import DAY, Executor, Sources, day_number, utc_offsets
+from .sources import DAY, DjangoExecutor, Executor, Sources, day_number, utc_offsets
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +74,7 @@ class Batch:
         low = min(low if low is not None else end_of_day, end_of_day - 400 * DAY)
         high = max(high if high is not None else end_of_day, end_of_day)
         self.offsets = utc_offsets(zone, low, high)
+        self.zone = zone
         self.resolve_clv = resolve_clv
         self.clv_tables: dict[str, object] = {}
         self._order_days = None
@@ -131,10 +132,158 @@ class Batch:
             if key:
                 self.clv_tables[key] = computed.table
             return computed
+        if kind == Kind.RULE:
+            return self._rule(params, key)
+        if kind == Kind.CLUSTER:
+            return self._clusters(params)
         raise ex.EngineError(f"Definitions of kind {kind} cannot be run.")
 
     def _store(self, expr):
         return self.executor.materialize(expr, "result")
+
+    # --- rule segments and clusters (application database only) -------------------
+
+    def _django(self):
+        if not isinstance(self.executor, DjangoExecutor):
+            raise ex.EngineError(
+                "Rule segments and clusters run on the application database, not on an order file."
+            )
+
+    def _result_table(self):
+        return self.executor.create_temp("result", ex.RESULT_SCHEMA, index=("customer_id",))
+
+    def _fill_rest(self, table, code: str) -> None:
+        """Every customer without a row in `table` gets `code`."""
+        from clientele.customers.models import Customer
+
+        name = table.get_name()
+        self.executor.execute(
+            f"INSERT INTO {name} (customer_id, code, potential) SELECT c.id, %s, FALSE"
+            f" FROM {Customer._meta.db_table} c WHERE NOT EXISTS"
+            f" (SELECT 1 FROM {name} r WHERE r.customer_id = c.id)",
+            [code],
+        )
+        self.executor.analyze(name)
+
+    def _rule(self, params, key) -> Computed:
+        """Customers matching the expression are "in", the others "out". The expression
+        compiles to Django's ORM (rules.py, shared with campaigns and the live count) and
+        its SQL runs inside the database: INSERT ... SELECT, no row through Python."""
+        from clientele.customers.models import Customer
+
+        from . import rules
+
+        self._django()
+        at = dt.datetime.combine(self.as_of + dt.timedelta(days=1), dt.time(), ZoneInfo(self.zone))
+        try:
+            q = rules.compile_q(params.get("expression"), at=at, definition_key=key or None)
+        except rules.RuleExpressionError as error:
+            raise ex.EngineError(str(error)) from None
+        sql, sql_params = Customer.objects.filter(q).order_by().values("id").query.sql_with_params()
+        table = self._result_table()
+        name = table.get_name()
+        self.executor.execute(
+            f"INSERT INTO {name} (customer_id, code, potential) SELECT m.id, 'in', FALSE"
+            f" FROM ({sql}) m",
+            list(sql_params),
+        )
+        matched = self.executor.query(f"SELECT COUNT(*) FROM {name}")[0][0]
+        self._fill_rest(table, "out")
+        return Computed(table, {"matched": int(matched)})
+
+    def _clusters(self, params) -> Computed:
+        """k-means on standardised RFM and lifetime value (see clusters.py); features from
+        the latest RFM and lifetime-value snapshots in one query, the assignment written
+        back in bulk; customers without a purchase are "none"."""
+        from . import clusters
+        from .constants import NO_PURCHASE
+        from .models import ClassificationDefinition, CustomerClass
+
+        self._django()
+
+        def latest(key, kind):
+            definition = ClassificationDefinition.objects.filter(key=key, kind=kind).first()
+            run = definition.last_run if definition else None
+            if run is None:
+                raise ex.EngineError(
+                    f"The definition {key} has no results yet: run it before the clusters."
+                )
+            return run
+
+        rfm_run = latest(params["rfm_from"], Kind.RFM)
+        clv_run = latest(params["clv_from"], Kind.CLV) if params.get("clv_from") else None
+        snapshot = CustomerClass._meta.db_table
+        columns = "r.customer_id, r.recency_days, COALESCE(r.frequency, 0), r.monetary"
+        join, args = "", []
+        if clv_run is not None:
+            columns += ", COALESCE(v.clv, 0)"
+            join = f" LEFT JOIN {snapshot} v ON v.run_id = %s AND v.customer_id = r.customer_id"
+            args.append(clv_run.pk)
+        where = " WHERE r.run_id = %s AND r.recency_days IS NOT NULL AND r.monetary IS NOT NULL"
+        args.append(rfm_run.pk)
+        n = self.executor.query(f"SELECT COUNT(*) FROM {snapshot} r{where}", [rfm_run.pk])[0][0]
+        width = 4 if clv_run is not None else 3
+        ids = np.empty(n, dtype=np.int64)
+        # float64 here (32 bytes per customer) so the written-back values are exact; the
+        # fit itself works on a float32 copy.
+        raw = np.empty((n, width), dtype=np.float64)
+        filled = 0
+        with self.executor.cursor() as cur:
+            cur.execute(
+                f"SELECT {columns} FROM {snapshot} r{join}{where} ORDER BY r.customer_id", args
+            )
+            while rows := cur.fetchmany(50_000):
+                block = np.asarray(rows, dtype=np.float64)
+                size = min(block.shape[0], n - filled)
+                ids[filled : filled + size] = block[:size, 0].astype(np.int64)
+                raw[filled : filled + size] = block[:size, 1:]
+                filled += size
+        ids, raw = ids[:filled], raw[:filled]
+        result = clusters.fit(raw, int(params["k"]))
+        table = self._result_table()
+        if filled:
+            from . import constants
+
+            codes = np.array([constants.cluster_code(i) for i in range(result.labels.max() + 1)])
+            labels = result.labels
+
+            def assignment(step=100_000):
+                # Python objects for one slice at a time: memory stays bounded.
+                for start in range(0, filled, step):
+                    part = slice(start, start + step)
+                    n_part = len(ids[part])
+                    clv = raw[part, 3].tolist() if width == 4 else [None] * n_part
+                    yield from zip(
+                        ids[part].tolist(),
+                        codes[labels[part]].tolist(),
+                        raw[part, 0].astype(np.int64).tolist(),
+                        raw[part, 1].astype(np.int64).tolist(),
+                        raw[part, 2].tolist(),
+                        clv,
+                        [False] * n_part,
+                        strict=True,
+                    )
+
+            self.executor.insert_rows(
+                table.get_name(),
+                ["customer_id", "code", "recency_days", "frequency", "monetary", "clv",
+                 "potential"],
+                assignment(),
+            )  # fmt: skip
+        self._fill_rest(table, NO_PURCHASE)
+        outputs = {
+            "k": len(result.centres),
+            "k_asked": int(params["k"]),
+            "features": list(clusters.FEATURES[:width]),
+            "rfm_run": rfm_run.pk,
+            "clv_run": clv_run.pk if clv_run else None,
+            "customers": int(filled),
+            "inertia": result.inertia,
+            "iterations": result.iterations,
+            "seed": clusters.SEED,
+            "centres": result.centres,
+        }
+        return Computed(table, outputs)
 
     # --- value x expectation ---------------------------------------------------------
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from clientele.core.forms import ScopedModelForm
 
-from . import parameters
+from . import parameters, rules
 from .constants import Kind
 from .models import ClassificationDefinition
 
@@ -41,6 +41,28 @@ def kind_defaults() -> list[tuple[str, str, str]]:
     ]
 
 
+def rule_fields() -> list[dict]:
+    """The fields and operators of rule expressions, for the edit page's reference."""
+    from clientele.customers.models import CustomField
+
+    items = [
+        {"field": name, "label": str(label), "type": kind, "ops": list(ops),
+         "extra": list(rules.EXTRA_KEYS.get(kind, ()))}
+        for name, (kind, ops, label) in rules.FIELDS.items()
+    ]  # fmt: skip
+    for custom in CustomField.objects.all():
+        items.append(
+            {
+                "field": f"custom.{custom.key}",
+                "label": custom.label,
+                "type": "number" if custom.type == "number" else custom.type,
+                "ops": list(rules.CUSTOM_OPERATORS.get(custom.type, rules.TEXT)),
+                "extra": [],
+            }
+        )
+    return items
+
+
 class DefinitionForm(ScopedModelForm):
     """Add or edit a definition. The model's clean() runs the kind's validator, so
     contradictory thresholds come back as errors on the parameters box, in its words.
@@ -70,6 +92,9 @@ class DefinitionForm(ScopedModelForm):
             "position",
         ]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+    def rule_fields(self) -> list[dict]:
+        return rule_fields()
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

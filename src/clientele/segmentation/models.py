@@ -73,6 +73,24 @@ class ClassificationDefinition(TimeStampedModel):
             keys.append(("p_alive_from", self.parameters["p_alive_from"]))
         if self.kind == Kind.QUADRANT and (self.parameters.get("value") or {}).get("definition"):
             keys.append(("value.definition", self.parameters["value"]["definition"]))
+        if self.kind == Kind.RULE:
+            self._check_rule()
+        if self.kind == Kind.CLUSTER:
+            for field in ("rfm_from", "clv_from"):
+                key = self.parameters.get(field)
+                wanted = Kind.RFM if field == "rfm_from" else Kind.CLV
+                if (
+                    key
+                    and not ClassificationDefinition.objects.filter(key=key, kind=wanted).exists()
+                ):
+                    raise ValidationError(
+                        {
+                            "parameters": [
+                                _("%(field)s: there is no %(kind)s definition %(key)s.")
+                                % {"field": field, "kind": wanted.label, "key": key}
+                            ]
+                        }
+                    )
         for field, key in keys:
             if not ClassificationDefinition.objects.filter(key=key, kind=Kind.CLV).exists():
                 raise ValidationError(
@@ -84,6 +102,14 @@ class ClassificationDefinition(TimeStampedModel):
                     }
                 )
 
+    def _check_rule(self):
+        """A rule may refer to other segments, but never (through them) to itself."""
+        from . import rules
+
+        errors = rules.validate(self.parameters.get("expression"), definition_key=self.key or None)
+        if errors:
+            raise ValidationError({"parameters": [str(e) for e in errors]})
+
     def save(self, *args, **kwargs):
         # Parameters are always stored validated and normalised, whatever path saves them
         # (form, API, shell), so the engine can trust them.
@@ -93,6 +119,10 @@ class ClassificationDefinition(TimeStampedModel):
 
     def class_codes(self) -> list[str]:
         """Every class this definition can put a customer in, in display order."""
+        if self.kind in (Kind.RULE, Kind.CLUSTER):
+            # Their codes depend only on the kind and k; validating a rule expression
+            # reads the database, which a label lookup should not need.
+            return parameters.class_codes(self.kind, self.parameters or {})
         params = parameters.validate(self.kind, self.parameters)
         return parameters.class_codes(self.kind, params)
 

@@ -17,11 +17,14 @@ from django.utils.translation import gettext as _
 
 from .constants import (
     ABC_CODES,
+    CLUSTER_RANGE,
     CLV_CODES,
     LIFECYCLE_CODES,
     NO_PURCHASE,
     QUADRANT_CODES,
+    RULE_CODES,
     Kind,
+    cluster_code,
 )
 
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,40}$")
@@ -90,6 +93,12 @@ DEFAULTS = {
         "value_cut": "median",
         "expectation_cut": "median",
     },
+    # A rule segment: customers matching the expression are "in", the others "out" (see
+    # rules.py for the expression language).
+    Kind.RULE: {"expression": None},
+    # k-means on standardised recency, frequency, monetary (from the RFM definition's
+    # latest snapshot) and lifetime value (from the lifetime-value definition's, if any).
+    Kind.CLUSTER: {"k": 4, "rfm_from": "rfm", "clv_from": "clv"},
 }
 
 
@@ -189,18 +198,6 @@ def validate(kind: str, params: dict | None) -> dict:
     """Check `params` for a definition of `kind`; return them normalised, defaults filled.
 
     Raises ``ValidationError({"parameters": [...]})`` naming every problem."""
-    if kind in (Kind.RULE, Kind.CLUSTER):
-        raise ValidationError(
-            {
-                "kind": [
-                    _(
-                        "%(kind)s definitions cannot be created yet: this version runs ABC, "
-                        "spend tiers, RFM, lifetime value, quadrants and lifecycle."
-                    )
-                    % {"kind": Kind(kind).label}
-                ]
-            }
-        )
     if kind not in DEFAULTS:
         raise ValidationError({"kind": [_("Unknown kind of model: %(kind)s.") % {"kind": kind}]})
     params = _merged(kind, params)
@@ -215,6 +212,8 @@ def validate(kind: str, params: dict | None) -> dict:
         Kind.CLV: _clv,
         Kind.LIFECYCLE: _lifecycle,
         Kind.QUADRANT: _quadrant,
+        Kind.RULE: _rule,
+        Kind.CLUSTER: _cluster,
     }[kind](errors, params)
     errors.raise_if_any()
     return result
@@ -515,6 +514,37 @@ def _quadrant(errors, p):
     return out
 
 
+def _rule(errors, p):
+    """The expression, checked by the rule compiler (which reads tags, categories,
+    definitions: this is the one kind whose validation needs the database)."""
+    from . import rules
+
+    expression = p.get("expression")
+    if expression is None:
+        errors.add(_("A rule segment needs an expression, e.g. %(example)s.")
+                   % {"example": '{"all": [{"field": "spend", "op": ">=", "value": 299}]}'})  # fmt: skip
+        return {"expression": None}
+    for error in rules.validate(expression):
+        errors.add(str(error))
+    return {"expression": expression}
+
+
+def _cluster(errors, p):
+    low, high = CLUSTER_RANGE
+    out = {
+        "k": _number(errors, p, "k", low=low, high=high, integer=True,
+                     label=_("k (number of clusters)")),
+        "rfm_from": p.get("rfm_from") or None,
+        "clv_from": p.get("clv_from") or None,
+    }  # fmt: skip
+    if out["rfm_from"] is None:
+        errors.add(_("rfm_from needs the key of the RFM definition whose scores are clustered."))
+    for key in ("rfm_from", "clv_from"):
+        if out[key] is not None and not (isinstance(out[key], str) and CODE_RE.match(out[key])):
+            errors.add(_("%(name)s must be the key of a definition.") % {"name": key})
+    return out
+
+
 def _plain(number) -> str:
     """A number without a pointless ".0"."""
     return f"{number:g}" if isinstance(number, float) else str(number)
@@ -538,6 +568,13 @@ def class_codes(kind: str, params: dict) -> list[str]:
         return list(LIFECYCLE_CODES)
     if kind == Kind.QUADRANT:
         return list(QUADRANT_CODES)
+    if kind == Kind.RULE:
+        return list(RULE_CODES)
+    if kind == Kind.CLUSTER:
+        k = params.get("k") if isinstance(params, dict) else None
+        low, high = CLUSTER_RANGE
+        k = k if isinstance(k, int) and low <= k <= high else DEFAULTS[Kind.CLUSTER]["k"]
+        return [*(cluster_code(n) for n in range(1, k + 1)), NO_PURCHASE]
     return []
 
 

@@ -8,6 +8,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
+from . import clusters, rules
 from .constants import Kind, RunStatus, Trigger
 from .defaults import create_missing
 from .models import (
@@ -22,6 +23,7 @@ from .runs import run_definitions
 
 __all__ = [
     "clear_override",
+    "count_segment",
     "early_warning",
     "ensure_default_definitions",
     "explain",
@@ -56,6 +58,15 @@ def set_override(definition, customer, code: str, user=None, reason: str = "") -
     override.full_clean()
     override.save()
     return override
+
+
+def count_segment(expression, user, *, at=None) -> int:
+    """How many of the customers `user` may see match a rule expression (account
+    managers: their own and their team's). Raises rules.RuleExpressionError."""
+    from clientele.core.permissions import scope_queryset
+    from clientele.customers.models import Customer
+
+    return rules.count(expression, at=at, queryset=scope_queryset(Customer.objects.all(), user))
 
 
 def clear_override(definition, customer) -> bool:
@@ -237,6 +248,27 @@ def _explain_row(definition, run, row, label) -> str:
             "label": label, "value": _n(row.measure), "vcut": _n(cuts.get("value_cut")),
             "rate": _n(row.expectation, 2), "ecut": _n(cuts.get("expectation_cut"), 2),
         }  # fmt: skip
+    if kind == Kind.RULE:
+        expression = p.get("expression")
+        text = _("%(label)s: %(rule)s") % {"label": label, "rule": rules.describe(expression)}
+        try:
+            figures = rules.customer_figures(expression, row.customer_id, at=run.as_of)
+        except Exception:  # an explanation never breaks the 360 page
+            figures = []
+        if figures:
+            text += " (" + "; ".join(figures) + ")"
+        return text
+    if kind == Kind.CLUSTER:
+        centre = clusters.centres_of(run).get(row.code)
+        if centre is None:
+            return _("%(label)s: no purchase yet") % {"label": label}
+        text = _("%(label)s: %(centre)s") % {"label": label, "centre": clusters.describe(centre)}
+        if row.recency_days is not None:
+            text += _(" — this customer: last purchase %(days)s days ago, %(n)s purchase days,"
+                      " spend %(spend)s") % {
+                "days": _n(row.recency_days), "n": _n(row.frequency), "spend": _n(row.monetary),
+            }  # fmt: skip
+        return text
     return label
 
 

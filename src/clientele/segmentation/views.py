@@ -23,7 +23,7 @@ from clientele.core import permissions
 from clientele.core.views import ModelViews, ObjectEditView, scoped_object
 from clientele.customers.models import Customer
 
-from . import charts, filters, forms, services, tables, tasks
+from . import charts, clusters, filters, forms, rules, services, tables, tasks
 from .constants import Kind, RunStatus
 from .models import (
     ClassificationDefinition,
@@ -64,7 +64,11 @@ class DefinitionViews(ModelViews):
         user = request.user
         run = definition.last_run
         counts = (run.counts or {}) if run else {}
+        centres = clusters.centres_of(run) if definition.kind == Kind.CLUSTER else {}
         return {
+            "rule_text": rules.describe(definition.parameters.get("expression"))
+            if definition.kind == Kind.RULE
+            else "",
             "parameters_json": _pretty(definition.parameters),
             "classes": [
                 {
@@ -72,6 +76,7 @@ class DefinitionViews(ModelViews):
                     "label": definition.label(code),
                     "count": counts.get(code),
                     "url": charts.class_url(definition, code),
+                    "text": clusters.describe(centres[code]) if code in centres else "",
                 }
                 for code in charts.codes_of(definition)
             ],
@@ -122,6 +127,37 @@ def run_now(request, pk):
             request, _("The run of %(definition)s has started.") % {"definition": definition}
         )
     return redirect(definition.get_absolute_url())
+
+
+@login_required
+@require_POST
+def rule_count(request):
+    """The live count of the edit page (htmx, debounced): how many customers the rule in
+    the parameters box selects now — among the user's own customers for an account
+    manager — or the errors naming each bad clause."""
+    permissions.require_perm(request.user, ClassificationDefinition, permissions.VIEW)
+    context = {"count": None, "errors": [], "message": "", "description": ""}
+    text = request.POST.get("parameters", "")
+    try:
+        value = json.loads(text) if text.strip() else None
+    except ValueError as error:
+        context["message"] = _("Not valid JSON yet: %(error)s") % {"error": error}
+        return render(request, "segmentation/_rule_count.html", context)
+    if not (isinstance(value, dict) and "expression" in value):
+        if request.POST.get("kind") == Kind.RULE:
+            context["message"] = _('Add an "expression" to the parameters to see the count.')
+        else:
+            context["message"] = _("The live count applies to rule segments.")
+        return render(request, "segmentation/_rule_count.html", context)
+    expression = value["expression"]
+    try:
+        context["count"] = services.count_segment(expression, request.user)
+    except rules.RuleExpressionError as error:
+        context["errors"] = error.errors
+    else:
+        context["description"] = rules.describe(expression)
+        context["scoped"] = permissions.customer_scope_q(request.user, "") is not None
+    return render(request, "segmentation/_rule_count.html", context)
 
 
 # --- runs ----------------------------------------------------------------------------
@@ -322,6 +358,29 @@ def _early_warning(request, definition, run):
     }
 
 
+def _segment_summary(request, definition, run):
+    """Rule segments: the rule in words; clusters: each cluster's centre in words, with
+    the user's customers in it and the link to them."""
+    if definition.kind == Kind.RULE:
+        return {"rule": rules.describe(definition.parameters.get("expression")), "items": []}
+    if definition.kind != Kind.CLUSTER:
+        return None
+    centres = clusters.centres_of(run)
+    items = []
+    for code, label, n, _total in charts.class_counts(definition, run, request.user):
+        centre = centres.get(code)
+        items.append(
+            {
+                "code": code,
+                "label": label,
+                "count": n,
+                "url": charts.class_url(definition, code),
+                "text": clusters.describe(centre) if centre else _("No purchases"),
+            }
+        )
+    return {"rule": "", "items": items}
+
+
 def _csv_response(chart) -> HttpResponse:
     buffer = io.StringIO()
     buffer.write("\ufeff")
@@ -366,6 +425,7 @@ def dashboard(request):
                 "run": run,
                 "charts": charts.definition_charts(definition, run, request.user),
                 "early_warning": _early_warning(request, definition, run),
+                "segment": _segment_summary(request, definition, run),
             }
         )
     context = {"sections": sections}

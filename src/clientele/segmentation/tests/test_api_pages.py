@@ -68,7 +68,7 @@ class TestDefinitions:
         errors = client.post(DEFINITIONS, payload, format="json").json()["errors"]
         assert "parameters" in errors or "labels" in errors
         rule = {"key": "r", "name": "R", "kind": "rule", "parameters": {}}
-        assert "kind" in client.post(DEFINITIONS, rule, format="json").json()["errors"]
+        assert "parameters" in client.post(DEFINITIONS, rule, format="json").json()["errors"]
         assert not ClassificationDefinition.objects.filter(key__in=["abc_bad", "abc_q"]).exists()
 
     def test_update_refuses_tiers_out_of_order_and_a_new_kind(self, api_client_for, world):

@@ -93,9 +93,20 @@ def test_clv_bands_and_unknown_parameters():
     assert "Unknown parameters: colour" in _messages(Kind.CLV, {"colour": "red"})
 
 
-def test_rule_and_cluster_cannot_be_created_yet():
-    assert "cannot be created yet" in _messages(Kind.RULE, {})
-    assert "cannot be created yet" in _messages(Kind.CLUSTER, {})
+@pytest.mark.django_db
+def test_rule_and_cluster_parameters_are_validated():
+    assert "needs an expression" in _messages(Kind.RULE, {})
+    assert "all[0] spend" in _messages(
+        Kind.RULE, {"expression": {"all": [{"field": "spend", "op": ">=", "value": "x"}]}}
+    )
+    assert "k (number of clusters) must be at most 12" in _messages(Kind.CLUSTER, {"k": 13})
+    assert "at least 2" in _messages(Kind.CLUSTER, {"k": 1})
+    assert "rfm_from" in _messages(Kind.CLUSTER, {"rfm_from": None})
+    assert parameters.validate(Kind.CLUSTER, {"k": 5}) == {
+        "k": 5,
+        "rfm_from": "rfm",
+        "clv_from": "clv",
+    }
 
 
 @pytest.mark.django_db
