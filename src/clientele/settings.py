@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "clientele.imports",
     "clientele.segmentation",
     "clientele.channels",
+    "clientele.campaigns",
     "clientele.plans",
 ]
 
@@ -221,6 +222,7 @@ SPECTACULAR_SETTINGS = {
         "InteractionChannelEnum": "clientele.customers.choices.InteractionChannel",
         "SalesChannelEnum": "clientele.sales.models.SalesChannel",
         "MessageChannelEnum": "clientele.channels.choices.Channel",
+        "OfferChannelEnum": "clientele.campaigns.choices.OfferChannel",
     },
 }
 

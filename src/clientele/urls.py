@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.routers import DefaultRouter
 
+from clientele.campaigns import api as campaigns_api
 from clientele.catalog import api as catalog_api
 from clientele.channels import api as channels_api
 from clientele.core import auth_views, pages
@@ -23,6 +24,7 @@ for module in (
     channels_api,
     segmentation_api,
     plans_api,
+    campaigns_api,
 ):
     for prefix, viewset in module.routes:
         router.register(prefix, viewset)
@@ -39,7 +41,9 @@ urlpatterns = [
     path("channels/", include("clientele.channels.urls")),
     path("segmentation/", include("clientele.segmentation.urls")),
     path("plans/", include("clientele.plans.urls")),
+    path("campaigns/", include("clientele.campaigns.urls")),
     path("admin/", include("clientele.core.urls")),
+    path("api/", include(campaigns_api.api_urls)),
     path("api/", include(router.urls)),
     path("api/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -18,6 +18,10 @@ ACTIONS = {"v": VIEW, "a": ADD, "c": CHANGE, "d": DELETE, "x": EXPORT, "i": IMPO
 # role -> {"app_label.model" or "app_label.*": action letters}. The most specific key wins.
 ROLE_MATRIX: dict[str, dict[str, str]] = {
     Role.MARKETING_MANAGER: {
+        "campaigns.*": "vacdx",
+        "campaigns.campaigntarget": "vx",
+        "campaigns.task": "vcx",
+        "campaigns.offeracceptance": "vax",
         "customers.*": "vacdxi",
         "catalog.*": "vacdxi",
         "sales.*": "vacdxi",
@@ -32,6 +36,9 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "core.user": "v",
     },
     Role.ACCOUNT_MANAGER: {
+        "campaigns.*": "v",
+        "campaigns.task": "vcx",
+        "campaigns.offeracceptance": "va",
         "customers.*": "vacx",
         "customers.customer": "vacx",
         "customers.tag": "v",
@@ -47,6 +54,10 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "core.team": "v",
     },
     Role.SERVICE_AGENT: {
+        "campaigns.offer": "v",
+        "campaigns.campaign": "v",
+        "campaigns.task": "vc",
+        "campaigns.offeracceptance": "va",
         "customers.*": "v",
         "customers.interaction": "vac",
         "customers.feedback": "vac",
@@ -58,6 +69,7 @@ ROLE_MATRIX: dict[str, dict[str, str]] = {
         "plans.*": "v",
     },
     Role.ANALYST: {
+        "campaigns.*": "vx",
         "customers.*": "vx",
         "catalog.*": "vx",
         "sales.*": "vx",

@@ -129,6 +129,18 @@ def _plans(say) -> None:
     if plans:
         run_duties()
         say(f"Created {len(plans)} class plans and this period's duty tasks.")
+    _campaigns(say)
+
+
+def _campaigns(say) -> None:
+    """The worked campaign examples with their holdouts and results (demo/campaigns.py)."""
+    from clientele.demo.campaigns import create_demo_campaigns
+
+    started = time.perf_counter()
+    made = create_demo_campaigns()
+    if made:
+        names = ", ".join(campaign.name for campaign in made)
+        say(f"Ran the example campaigns ({names}) in {time.perf_counter() - started:.1f} s.")
 
 
 def ensure_admin() -> DemoLogin:

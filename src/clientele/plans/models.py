@@ -53,6 +53,7 @@ class ClassPlan(TimeStampedModel):
         blank=True,
         validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("100"))],
         help_text=_(
+            # xgettext:no-python-format
             "Share of the list price the class pays, e.g. 90 for 10% off; empty: list price."
         ),
     )

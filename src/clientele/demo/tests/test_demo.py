@@ -267,6 +267,11 @@ def test_ensure_demo_loads_once_and_always_returns_a_working_admin_login():
 
     assert sorted(ClassPlan.objects.values_list("class_code", flat=True)) == ["A", "B", "C"]
     assert DutyTask.objects.filter(plan__class_code="A").exists()
+    # ... and the two worked campaign examples ran, each with a holdout.
+    from clientele.campaigns.models import Campaign, CampaignTarget
+
+    assert Campaign.objects.count() == 2
+    assert CampaignTarget.objects.filter(in_holdout=True).exists()
     before = loader.fingerprint()
     admin = User.objects.get(username=login.username)
     assert admin.check_password(login.password)

@@ -1,0 +1,542 @@
+"""Building and running campaigns, set-based (principle 3): no Python loop per customer
+decides anything, whatever the audience size.
+
+- The audience is a queryset (the rules compiler's `customers_matching`, or the
+  customers a trigger fired for), narrowed to those eligible for at least one of the
+  campaign's offers when every offer is limited to a segment.
+- Targets go in from the id array in bulk (COPY on PostgreSQL); the holdout is a hash
+  of (campaign, customer) computed by numpy over the array, so it is the same at every
+  rebuild. Tasks for the treated targets are one INSERT ... SELECT.
+- A wave takes its due tasks in id chunks; per chunk, inside one contact-policy
+  admission: arbitration between campaigns, the campaign's budget, the policy's checks
+  (every suppressed contact recorded with its reason) and the outbox insert with the key
+  task:wave:channel. Re-running a wave inserts nothing twice: the key is unique, and the
+  tasks it reached have moved on to the next wave in the same transaction.
+"""
+
+import datetime
+import hashlib
+import hmac
+import logging
+from collections import defaultdict
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from itertools import islice
+
+import numpy as np
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Min, Q, Sum, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from clientele.channels import bulk
+from clientele.channels.choices import ADDRESS_FIELD, SuppressionReason
+from clientele.channels.models import OutboxMessage
+from clientele.channels.policy import admission, admit, arbitrate, local_date
+from clientele.channels.services import NewMessage, cancel_pending
+from clientele.customers.models import Customer
+from clientele.sales.models import VALUE_STATUSES, Order, OrderLine
+
+from .choices import AudienceKind, CampaignStatus, TaskStatus
+from .models import Campaign, CampaignTarget, Task, Wave
+
+log = logging.getLogger(__name__)
+
+CHUNK = 50000
+INSERT_BATCH = 20000
+
+
+class CampaignBusy(RuntimeError):
+    """Another worker is building or running this campaign right now."""
+
+
+@contextmanager
+def campaign_lock(campaign_id: int):
+    """One build or wave run per campaign at a time, across every worker machine (Huey's
+    lock lives in its storage: Redis in production, the SQLite file embedded)."""
+    from huey.contrib.djhuey import HUEY
+    from huey.exceptions import TaskLockedException
+
+    try:
+        with HUEY.lock_task(f"clientele-campaign-{campaign_id}"):
+            yield
+    except TaskLockedException:
+        raise CampaignBusy(campaign_id) from None
+
+
+# --- audiences ----------------------------------------------------------------------------
+
+
+def _rules():
+    from clientele.segmentation import rules
+
+    return rules
+
+
+def with_eligibility(campaign: Campaign, queryset, at):
+    """Narrow an audience to customers eligible for at least one of the campaign's offers;
+    unchanged if the campaign has no offers or one of them is for everyone."""
+    offers = list(campaign.offers.filter(active=True))
+    if not offers or not all(offer.eligibility for offer in offers):
+        return queryset
+    condition = Q()
+    for offer in offers:
+        matching = _rules().customers_matching(offer.eligibility, at=at)
+        condition |= Q(pk__in=matching.order_by().values("pk"))
+    return queryset.filter(condition)
+
+
+def _in_segment(campaign: Campaign, queryset, at):
+    if not campaign.segment:
+        return queryset
+    matching = _rules().customers_matching(campaign.segment, at=at)
+    return queryset.filter(pk__in=matching.order_by().values("pk"))
+
+
+def segment_audience(campaign: Campaign, at=None):
+    """The customers of a segment campaign: the segment as of `audience_at` (default the
+    start), eligible for an offer."""
+    at = at or timezone.now()
+    moment = campaign.audience_at or min(campaign.starts_at, at)
+    queryset = _in_segment(campaign, Customer.objects.all(), moment)
+    return with_eligibility(campaign, queryset, at)
+
+
+def _tier_upgrades(definition) -> Q:
+    codes = definition.class_codes()
+    pairs = Q(pk__in=[])
+    for low, code in enumerate(codes):
+        for high in codes[low + 1 :]:
+            pairs |= Q(definition=definition, from_code=code, to_code=high)
+    return pairs
+
+
+def triggered_customers(campaign: Campaign, since, until):
+    """The customers whose trigger fired in (since, until], as a queryset of Customer."""
+    from clientele.segmentation.constants import Kind
+    from clientele.segmentation.models import ClassificationDefinition, ClassTransition
+
+    kind = campaign.audience_kind
+    customers = Customer.objects.all()
+    window = Q(at__gt=since, at__lte=until)
+    if kind == AudienceKind.BIRTHDAY:
+        first, last = local_date(since), local_date(until)
+        days = Q(pk__in=[])
+        day = first + datetime.timedelta(days=1)
+        count = 0
+        while day <= last and count < 366:
+            days |= Q(birthday__month=day.month, birthday__day=day.day)
+            day += datetime.timedelta(days=1)
+            count += 1
+        queryset = customers.filter(days)
+    elif kind == AudienceKind.HOLIDAY:
+        fired = campaign.holiday and local_date(since) < campaign.holiday <= local_date(until)
+        queryset = customers if fired else customers.none()
+    elif kind in (AudienceKind.CLASS_CHANGE, AudienceKind.AT_RISK):
+        transitions = ClassTransition.objects.filter(window)
+        if kind == AudienceKind.CLASS_CHANGE:
+            transitions = transitions.filter(
+                definition_id=campaign.class_definition_id, to_code=campaign.to_class
+            )
+        else:
+            transitions = transitions.filter(to_code="at_risk")
+            if campaign.class_definition_id:
+                transitions = transitions.filter(definition_id=campaign.class_definition_id)
+            else:
+                transitions = transitions.filter(definition__kind=Kind.LIFECYCLE)
+        queryset = customers.filter(pk__in=transitions.order_by().values("customer_id"))
+    elif kind == AudienceKind.TIER_UPGRADE:
+        definitions = ClassificationDefinition.objects.filter(kind=Kind.TIER)
+        if campaign.class_definition_id:
+            definitions = definitions.filter(pk=campaign.class_definition_id)
+        upgrades = Q(pk__in=[])
+        for definition in definitions:
+            upgrades |= _tier_upgrades(definition)
+        transitions = ClassTransition.objects.filter(window).filter(upgrades)
+        queryset = customers.filter(pk__in=transitions.order_by().values("customer_id"))
+    elif kind == AudienceKind.FIRST_ORDER:
+        delay = datetime.timedelta(days=campaign.days_after_first_order or 0)
+        first_orders = (
+            Order.objects.filter(status__in=VALUE_STATUSES)
+            .order_by()
+            .values("customer_id")
+            .annotate(first=Min("ordered_at"))
+            .filter(first__gt=since - delay, first__lte=until - delay)
+            .values("customer_id")
+        )
+        queryset = customers.filter(pk__in=first_orders)
+    else:
+        return customers.none()
+    return with_eligibility(campaign, _in_segment(campaign, queryset, until), until)
+
+
+# --- targets and tasks --------------------------------------------------------------------
+
+
+@dataclass
+class BuildResult:
+    added: int = 0
+    holdout: int = 0
+    tasks: int = 0
+
+    def __iadd__(self, other):
+        self.added += other.added
+        self.holdout += other.holdout
+        self.tasks += other.tasks
+        return self
+
+
+def _id_array(queryset, field_name="pk") -> np.ndarray:
+    return np.fromiter(
+        queryset.order_by().values_list(field_name, flat=True).iterator(chunk_size=20000),
+        dtype=np.int64,
+    )
+
+
+def add_targets(campaign: Campaign, customers, *, at=None) -> BuildResult:
+    """Make the customers of `customers` (a queryset) targets of the campaign, those
+    already targeted left alone; the holdout drawn per (campaign, customer); a task for
+    each new treated target, assigned to the customer's account manager."""
+    at = at or timezone.now()
+    ids = np.unique(_id_array(customers))
+    existing = _id_array(CampaignTarget.objects.filter(campaign=campaign), "customer_id")
+    new = np.setdiff1d(ids, existing, assume_unique=True)
+    result = BuildResult()
+    if new.size == 0:
+        return result
+    holdout = holdout_of(campaign, new)
+    with transaction.atomic():
+        rows = (
+            {
+                "campaign_id": campaign.pk,
+                "customer_id": customer_id,
+                "in_holdout": in_holdout,
+                "built_at": at,
+            }
+            for customer_id, in_holdout in zip(new.tolist(), holdout.tolist(), strict=True)
+        )
+        while batch := list(islice(rows, INSERT_BATCH)):
+            result.added += bulk.insert(CampaignTarget, batch)
+        result.holdout = int(holdout.sum())
+        result.tasks = _insert_tasks(campaign, at)
+    return result
+
+
+def holdout_of(campaign: Campaign, customer_ids: np.ndarray) -> np.ndarray:
+    from .services import holdout_mask
+
+    return holdout_mask(campaign.pk, customer_ids, campaign.holdout_rate)
+
+
+def _insert_tasks(campaign: Campaign, at) -> int:
+    """One task per treated target that has none yet: INSERT ... SELECT, the owner taken
+    from the customer."""
+    quote = connection.ops.quote_name
+    task, target, customer = (
+        quote(Task._meta.db_table),
+        quote(CampaignTarget._meta.db_table),
+        quote(Customer._meta.db_table),
+    )
+    stamp = connection.ops.adapt_datetimefield_value(at)
+    sql = (
+        f"INSERT INTO {task} (created_at, updated_at, campaign_id, customer_id, target_id,"
+        " owner_id, status, last_wave, result, intent, handed_to_store, notes, closed_via)"
+        f" SELECT %s, %s, t.campaign_id, t.customer_id, t.id, c.owner_id, %s, 0, '', '', '',"
+        f" '', '' FROM {target} t JOIN {customer} c ON c.id = t.customer_id"
+        " WHERE t.campaign_id = %s AND t.in_holdout = %s"
+        f" AND NOT EXISTS (SELECT 1 FROM {task} k WHERE k.target_id = t.id)"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stamp, stamp, TaskStatus.OPEN, campaign.pk, False])
+        return cursor.rowcount
+
+
+def build(campaign: Campaign, *, at=None, rebuild: bool = False) -> BuildResult:
+    """Add the targets due now: the segment (at the first build, or again with `rebuild`)
+    or the customers whose trigger fired since the last check. Safe to call again:
+    targets are unique per campaign and the holdout is the same."""
+    at = at or timezone.now()
+    with campaign_lock(campaign.pk):
+        campaign.refresh_from_db()
+        if campaign.audience_kind == AudienceKind.SEGMENT:
+            if campaign.built_at and not rebuild:
+                return BuildResult()
+            result = add_targets(campaign, segment_audience(campaign, at), at=at)
+            Campaign.objects.filter(pk=campaign.pk).update(built_at=at, checked_until=at)
+        else:
+            since = campaign.checked_until or campaign.starts_at
+            result = BuildResult()
+            if at > since:
+                result = add_targets(campaign, triggered_customers(campaign, since, at), at=at)
+            Campaign.objects.filter(pk=campaign.pk).update(
+                built_at=Coalesce(F("built_at"), Value(at)), checked_until=at
+            )
+    campaign.refresh_from_db()
+    return result
+
+
+# --- waves -----------------------------------------------------------------------------
+
+
+class _Merge(dict):
+    def __missing__(self, key):
+        return "{" + key + "}"
+
+
+def coupon_code(task_id: int) -> str:
+    """A coupon code per task, unguessable from the task id (HMAC with the secret key)."""
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"coupon:{task_id}".encode(), hashlib.sha256
+    ).hexdigest()
+    return f"C{task_id:x}{digest[:6]}".upper()
+
+
+def _top_categories(customer_ids: list[int]) -> dict[int, str]:
+    """The category each customer spent most on (ties: the lower code)."""
+    rows = (
+        OrderLine.objects.filter(
+            order__customer_id__in=customer_ids, order__status__in=VALUE_STATUSES
+        )
+        .order_by()
+        .values_list("order__customer_id", "product__category__code")
+        .annotate(total=Sum("amount"))
+    )
+    best: dict[int, tuple] = {}
+    for customer_id, code, total in rows:
+        if code is None:
+            continue
+        key = (total, _negated(code))
+        if customer_id not in best or key > best[customer_id][0]:
+            best[customer_id] = (key, code)
+    return {customer_id: code for customer_id, (_key, code) in best.items()}
+
+
+def _negated(code: str) -> tuple:
+    return tuple(-ord(ch) for ch in code)
+
+
+@dataclass
+class WaveResult:
+    wave: int
+    due: int = 0
+    enqueued: int = 0
+    contacted: int = 0
+    suppressed: dict = field(default_factory=lambda: defaultdict(int))
+    waiting: int = 0
+    over_budget: int = 0
+
+
+def run_wave(campaign: Campaign, wave: Wave, *, previous: int = 0, now=None) -> WaveResult:
+    """Send one wave to the open tasks due for it (they had the `previous` wave, the
+    wave's day has come since they became targets, and, for a non-responder wave, they
+    have not responded). Chunk by chunk, each in one admission."""
+    now = now or timezone.now()
+    today = local_date(now)
+    result = WaveResult(wave=wave.number)
+    due = Task.objects.filter(
+        campaign=campaign,
+        status=TaskStatus.OPEN,
+        last_wave=previous,
+        target__built_at__lte=now - datetime.timedelta(days=wave.day_offset),
+    ).filter(Q(wait_until__isnull=True) | Q(wait_until__lte=today))
+    if wave.only_non_responders:
+        due = due.filter(target__responded_at__isnull=True)
+    address = ADDRESS_FIELD.get(wave.channel)
+    columns = [
+        "id",
+        "customer_id",
+        "target_id",
+        "customer__name",
+        "customer__code",
+        "owner__first_name",
+        "owner__last_name",
+        "owner__username",
+    ]
+    if address:
+        columns.append(f"customer__{address}")
+    offer = campaign.offers.filter(active=True).order_by("-priority", "name").first()
+    last_id = 0
+    while True:
+        size = CHUNK
+        left = _contacts_left(campaign)
+        if left is not None:
+            if left <= 0:
+                result.over_budget += due.filter(id__gt=last_id).count()
+                break
+            size = min(CHUNK, left)
+        chunk = list(due.filter(id__gt=last_id).order_by("id").values_list(*columns)[:size])
+        if not chunk:
+            break
+        last_id = chunk[-1][0]
+        result.due += len(chunk)
+        _send_chunk(campaign, wave, chunk, offer, now, result)
+    return result
+
+
+def _contacts_left(campaign: Campaign) -> int | None:
+    campaign.refresh_from_db(fields=["spent"])
+    return campaign.contacts_left
+
+
+def _update_ids(model, ids: list[int], assignments: str, params: list) -> None:
+    """UPDATE rows of `model` by id with raw `assignments` ("col = %s, ..."): one
+    statement with an array on PostgreSQL (cheap however many ids), IN lists of a few
+    thousand on SQLite."""
+    if not ids:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id = ANY(%s)", [*params, list(ids)]
+            )
+            return
+        for start in range(0, len(ids), 5000):
+            part = ids[start : start + 5000]
+            marks = ", ".join(["%s"] * len(part))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} WHERE id IN ({marks})", [*params, *part]
+            )
+
+
+def _send_chunk(campaign, wave, chunk, offer, now, result: WaveResult) -> None:
+    """One admission: arbitration, the policy's checks, the outbox insert, and the tasks
+    moved on (or told to wait for tomorrow), all in one transaction."""
+    variants = wave.variants or {}
+    categories = _top_categories([row[1] for row in chunk]) if variants else {}
+    by_customer = {row[1]: row for row in chunk}
+    ops = connection.ops
+    with admission() as policy:
+        candidates = np.array(
+            [(row[1], campaign.pk, campaign.priority) for row in chunk], dtype=np.int64
+        )
+        arbitration = arbitrate(
+            candidates,
+            day=local_date(now),
+            policy=policy,
+            channel=wave.channel,
+            waiting_campaigns=[campaign.pk],
+        )
+        winners = [customer_id for customer_id, _campaign in arbitration.winners]
+        waiting = {customer_id for customer_id, _campaign in arbitration.waiting}
+        messages = [_message(campaign, wave, by_customer[c], offer, categories) for c in winners]
+        admitted = admit(messages, at=now) if messages else None
+        allowed: list[int] = []
+        send_at = now
+        if admitted is not None:
+            for decision in admitted.decisions:
+                allowed.extend(decision.allowed)
+                for reason, ids in decision.suppressed.items():
+                    result.suppressed[reason] += len(ids)
+                    if reason == SuppressionReason.CAPACITY:
+                        waiting.update(ids)
+            result.enqueued += admitted.enqueued
+            if admitted.decisions:
+                send_at = admitted.decisions[0].send_at
+        result.suppressed[SuppressionReason.ARBITRATION] += len(arbitration.waiting) + len(
+            arbitration.dropped
+        )
+        result.contacted += len(allowed)
+        result.waiting += len(waiting)
+        stamp = ops.adapt_datetimefield_value(now)
+        if waiting:
+            retry_on = local_date(now) + datetime.timedelta(days=1)
+            _update_ids(
+                Task,
+                [by_customer[c][0] for c in waiting],
+                "wait_until = %s, updated_at = %s",
+                [ops.adapt_datefield_value(retry_on), stamp],
+            )
+        _update_ids(
+            Task,
+            [row[0] for c, row in by_customer.items() if c not in waiting],
+            "last_wave = %s, wait_until = NULL, updated_at = %s",
+            [wave.number, stamp],
+        )
+        _update_ids(
+            CampaignTarget,
+            [by_customer[c][2] for c in allowed],
+            "first_contacted_at = COALESCE(first_contacted_at, %s)",
+            [ops.adapt_datetimefield_value(send_at)],
+        )
+        if allowed and campaign.cost_per_contact:
+            Campaign.objects.filter(pk=campaign.pk).update(
+                spent=F("spent") + campaign.cost_per_contact * len(allowed)
+            )
+
+
+def _message(campaign, wave, row, offer, categories) -> NewMessage:
+    task_id, customer_id, _target, name, code, first, last, username = row[:8]
+    recipient = row[8] if len(row) > 8 else str(customer_id)
+    template = wave.template
+    category = categories.get(customer_id)
+    if category and category in (wave.variants or {}):
+        template = wave.variants[category]
+    values = _Merge(
+        name=name,
+        code=code,
+        offer=offer.name if offer else "",
+        coupon=coupon_code(task_id),
+        manager=f"{first} {last}".strip() or username or "",
+        campaign=campaign.name,
+        unsubscribe="",
+    )
+    if wave.channel == "email" and "{unsubscribe}" in template:
+        from clientele.channels.signing import unsubscribe_url
+
+        values["unsubscribe"] = unsubscribe_url(customer_id, "email")
+    return NewMessage(
+        channel=wave.channel,
+        customer_id=customer_id,
+        recipient=recipient or "",
+        subject=wave.subject.format_map(values)[:200],
+        body=template.format_map(values),
+        dedup_key=f"{task_id}:{wave.number}:{wave.channel}",
+        campaign_id=campaign.pk,
+        task_id=task_id,
+        wave=wave.number,
+        priority=campaign.priority,
+    )
+
+
+def run_due_waves(campaign: Campaign, *, now=None) -> list[WaveResult]:
+    """Every wave of an active campaign, in order, for the tasks due for it."""
+    now = now or timezone.now()
+    with campaign_lock(campaign.pk):
+        campaign.refresh_from_db()
+        if campaign.status != CampaignStatus.ACTIVE or campaign.starts_at > now:
+            return []
+        results = []
+        previous = 0
+        for wave in campaign.waves.order_by("number"):
+            results.append(run_wave(campaign, wave, previous=previous, now=now))
+            previous = wave.number
+        return results
+
+
+def finish(campaign: Campaign, *, at=None) -> int:
+    """End a campaign: open tasks are cancelled and their pending messages with them.
+    Returns the number of tasks cancelled."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.FINISHED, updated_at=at
+        )
+        cancelled = Task.objects.filter(campaign=campaign, status=TaskStatus.OPEN).update(
+            status=TaskStatus.CANCELLED, closed_at=at, updated_at=at
+        )
+        cancel_pending(campaign_id=campaign.pk)
+    campaign.refresh_from_db()
+    return cancelled
+
+
+def contacted_count(campaign: Campaign) -> int:
+    """Treated targets that have been contacted at least once (for pages and tests)."""
+    return CampaignTarget.objects.filter(
+        campaign=campaign, first_contacted_at__isnull=False
+    ).count()
+
+
+def outbox_for(campaign: Campaign):
+    return OutboxMessage.objects.filter(campaign_id=campaign.pk)

@@ -1,0 +1,141 @@
+"""The unified offer view: one endpoint (by customer id, or looked up by phone, card or
+code) and one pop-up page return the eligible offers with scripts, the open tasks and the
+last ten contacts, in a handful of queries whatever the number of offers; an acceptance
+from the pop-up closes the task and the pop-up shows it done."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+
+from clientele.campaigns import building
+from clientele.campaigns.models import Offer, Task
+from clientele.customers.models import Customer, Interaction
+
+from .conftest import NOW
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("clientele.campaigns.tests.urls")]
+
+
+@pytest.fixture
+def built(campaign, policy, world):
+    campaign.holdout_rate = Decimal("0")
+    campaign.save()
+    Customer.objects.filter(pk=world.customer_a.pk).update(
+        phone="+8613911112222", card_number="VIP-0001"
+    )
+    building.build(campaign, at=NOW)
+    for n in range(12):
+        Interaction.objects.create(
+            customer=world.customer_a,
+            channel="phone",
+            occurred_at=NOW - datetime.timedelta(hours=n),
+            subject=f"Call {n}",
+        )
+    return campaign
+
+
+def test_api_by_customer_id(built, offer, world, api_client_for):
+    response = api_client_for("service_agent").get(f"/api/customers/{world.customer_a.pk}/offers/")
+    assert response.status_code == 200
+    data = response.json()
+    assert data["customer"]["code"] == "A-001"
+    assert [o["name"] for o in data["offers"]] == [offer.name]
+    assert data["offers"][0]["script"] == offer.script
+    assert data["offers"][0]["budget_left"] == "100.00"
+    assert [t["campaign"] for t in data["tasks"]] == [built.name]
+    assert len(data["interactions"]) == 10
+    assert data["interactions"][0]["subject"] == "Call 0"
+
+
+@pytest.mark.parametrize(
+    "query", [{"phone": "+8613911112222"}, {"card": "VIP-0001"}, {"code": "A-001"}]
+)
+def test_api_lookup(built, world, api_client_for, query):
+    response = api_client_for("service_agent").get("/api/offers/lookup/", query)
+    assert response.status_code == 200
+    assert response.json()["customer"]["id"] == world.customer_a.pk
+
+
+def test_api_lookup_errors(built, api_client_for):
+    client = api_client_for("service_agent")
+    assert client.get("/api/offers/lookup/").status_code == 400
+    assert client.get("/api/offers/lookup/", {"phone": "+1000"}).status_code == 404
+
+
+def test_account_managers_only_see_their_customers(built, world, api_client_for):
+    client = api_client_for("account_manager")
+    assert client.get(f"/api/customers/{world.customer_a.pk}/offers/").status_code == 200
+    assert client.get(f"/api/customers/{world.customer_b.pk}/offers/").status_code == 404
+    response = client.get("/api/offers/lookup/", {"code": "B-001"})
+    assert response.status_code == 404
+
+
+def test_anonymous_and_roles_without_permission(built, world, api_client_for, monkeypatch):
+    from rest_framework.test import APIClient
+
+    url = f"/api/customers/{world.customer_a.pk}/offers/"
+    assert APIClient().get(url).status_code == 401
+    from clientele.core import permissions
+
+    monkeypatch.setitem(permissions.ROLE_MATRIX, "analyst", {"customers.*": "v"})
+    assert api_client_for("analyst").get(url).status_code == 403
+
+
+def test_query_count_does_not_grow_with_offers(
+    built, world, api_client_for, django_assert_max_num_queries
+):
+    client = api_client_for("service_agent")
+    url = f"/api/customers/{world.customer_a.pk}/offers/"
+    client.get(url)  # warm the token and content types
+    for n in range(100):
+        Offer.objects.create(
+            name=f"Offer {n}",
+            priority=n % 7,
+            eligibility={"field": "city", "op": "=", "value": f"City {n % 10}"} if n % 3 else None,
+        )
+    client.get(url, {"channel": "store"})  # reads the new offers' texts once
+    # token + customer + offers + customer facts (eligibility, flags) + tasks + history
+    with django_assert_max_num_queries(6):
+        response = client.get(url, {"channel": "store"})
+    assert len(response.json()["offers"]) == 1 + len(range(0, 100, 3))
+    # A customer without open tasks (most customers) costs one query less.
+    Task.objects.filter(customer=world.customer_b).update(status="done")
+    with django_assert_max_num_queries(5):
+        response = client.get(f"/api/customers/{world.customer_b.pk}/offers/")
+    assert response.json()["tasks"] == []
+
+
+def test_popup_page_lookup_and_accept(built, offer, world, client_for):
+    client = client_for("service_agent")
+    page = client.get("/campaigns/offer-view/")
+    assert page.status_code == 200
+    response = client.get(
+        "/campaigns/offer-view/",
+        {"phone": "+8613911112222", "channel": "store"},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert offer.script in html and built.name in html and "Call 0" in html
+    assert "<html" not in html  # htmx gets the panel only
+    response = client.post(
+        f"/campaigns/offer-view/{world.customer_a.pk}/accept/",
+        {"offer": offer.pk, "channel": "store"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-testid="no-open-tasks"' in html
+    assert Task.objects.get(customer=world.customer_a).status == "done"
+    # The budget-limited offer is presented again (budget left), but the task is gone;
+    # an unknown phone says so.
+    response = client.get("/campaigns/offer-view/", {"phone": "000"})
+    assert "No customer found" in response.content.decode()
+
+
+def test_popup_needs_permission(built, client_for, monkeypatch):
+    from clientele.core import permissions
+
+    monkeypatch.setitem(permissions.ROLE_MATRIX, "analyst", {"customers.*": "v"})
+    assert client_for("analyst").get("/campaigns/offer-view/").status_code == 403
