@@ -599,6 +599,34 @@ def close_for_customers(customer_ids, condition: str, *, at=None, channel: str =
     return closed
 
 
+def close_imported(kind: str, *, since, at=None) -> int:
+    """The stop-condition hook for bulk imports: orders (or visits) written since `since`
+    and dated after their customer became a target of an active campaign close that
+    customer's tasks, as the save signals do for one order or visit. One query finds the
+    customers; `close_for_customers` does the rest."""
+    from clientele.sales.models import VALUE_STATUSES
+
+    live = CampaignTarget.objects.filter(campaign__status=CampaignStatus.ACTIVE)
+    if kind == "orders":
+        condition = StopCondition.ORDER
+        ids = live.filter(
+            customer__orders__updated_at__gte=since,
+            customer__orders__status__in=VALUE_STATUSES,
+            customer__orders__ordered_at__gte=F("built_at"),
+        )
+    elif kind == "interactions":
+        condition = StopCondition.VISIT
+        ids = live.filter(
+            customer__interactions__created_at__gte=since,
+            customer__interactions__channel="visit",
+            customer__interactions__occurred_at__gte=F("built_at"),
+        )
+    else:
+        return 0
+    customer_ids = list(ids.order_by().values_list("customer_id", flat=True).distinct())
+    return close_for_customers(customer_ids, condition, at=at)
+
+
 # --- the unified offer view ---------------------------------------------------------------
 
 

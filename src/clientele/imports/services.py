@@ -152,7 +152,29 @@ def run_import(job: ImportJob, progress=None) -> ImportJob:
     if progress is not None:
         progress(job)
     _classify_after(job)
+    _close_campaign_tasks_after(job)
     return job
+
+
+def _close_campaign_tasks_after(job: ImportJob) -> None:
+    """Imported orders and visits end campaign tasks as orders and visits entered by hand
+    do (the importer writes in bulk, without save signals): once the import commits,
+    the customers with an imported order or visit dated after they became a target of an
+    active campaign have their tasks closed everywhere."""
+    if job.kind not in (ImportKind.ORDERS, ImportKind.INTERACTIONS):
+        return
+    if not (job.created_rows + job.updated_rows):
+        return
+    if job.status not in (ImportStatus.SUCCEEDED, ImportStatus.PARTIAL):
+        return
+    started_at = job.started_at
+
+    def close():
+        from clientele.campaigns.services import close_imported
+
+        close_imported(job.kind, since=started_at)
+
+    transaction.on_commit(close)
 
 
 # Imports that change what classes are computed from: customers (demand, status),
