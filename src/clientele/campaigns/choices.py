@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OfferChannel(models.TextChoices):
@@ -53,10 +54,12 @@ TRIGGER_KINDS = {
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", _("Draft")
-    ACTIVE = "active", _("Active")
-    PAUSED = "paused", _("Paused")
-    FINISHED = "finished", _("Finished")
+    # Contexts: "Active" and "Finished" also name a lifecycle class and a run's end time,
+    # which Chinese words differently.
+    DRAFT = "draft", pgettext_lazy("campaign status", "Draft")
+    ACTIVE = "active", pgettext_lazy("campaign status", "Active")
+    PAUSED = "paused", pgettext_lazy("campaign status", "Paused")
+    FINISHED = "finished", pgettext_lazy("campaign status", "Finished")
 
 
 class StopCondition(models.TextChoices):

@@ -2,6 +2,7 @@
 
 import django_tables2 as tables
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from clientele.core.tables import BaseTable
 
@@ -41,7 +42,9 @@ class ComplianceTable(tables.Table):
     """One row per account manager or team (rows are ComplianceRow objects)."""
 
     name = tables.Column(verbose_name=_("name"), orderable=False)
-    required = tables.Column(verbose_name=_("required"), orderable=False)
+    required = tables.Column(
+        verbose_name=pgettext_lazy("contacts required by a plan", "required"), orderable=False
+    )
     fulfilled = tables.Column(verbose_name=_("fulfilled"), orderable=False)
     missed = tables.Column(verbose_name=_("missed"), orderable=False)
     rate = tables.Column(verbose_name=_("compliance (%)"), orderable=False)
