@@ -197,12 +197,15 @@ class CustomerClass(models.Model):
     # only for existing customers and runs, a million at a time, and a per-row constraint
     # check (a trigger on PostgreSQL) would cost more than the insert. Deleting a customer
     # or a run still removes its rows: Django's ORM performs the cascade.
+    # The unique (run, customer) constraint's index serves lookups by run: a second index
+    # on run alone would only slow the million-row inserts.
     run = models.ForeignKey(
         ClassificationRun,
         verbose_name=_("run"),
         on_delete=models.CASCADE,
         related_name="rows",
         db_constraint=False,
+        db_index=False,
     )
     customer = models.ForeignKey(
         "customers.Customer",
@@ -248,11 +251,15 @@ class CurrentClass(models.Model):
     says the class comes from a manager's override (so a tier that must not go down does
     not keep a manual level once the override is cleared)."""
 
+    # Bulk-written like the snapshots: no per-row constraint check, and no index of its
+    # own (the unique (definition, customer) index leads with it).
     definition = models.ForeignKey(
         ClassificationDefinition,
         verbose_name=_("definition"),
         on_delete=models.CASCADE,
         related_name="current",
+        db_constraint=False,
+        db_index=False,
     )
     customer = models.ForeignKey(
         "customers.Customer",

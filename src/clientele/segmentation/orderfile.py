@@ -1,12 +1,16 @@
 """`clientele classify --orders FILE --out DIR`: the engine on a bare order file.
 
 The file (CSV in UTF-8 or GB18030, or XLSX) has the columns customer_id, ordered_at and
-amount (Chinese headers 客户编号, 下单时间, 金额 are accepted). It is read with pandas'
-C parser, the columns are parsed vectorised, and only cells the fast path cannot read go
-through the importer's own parsers (`imports.parsing`), so odd dates like "2026年11月11日"
-or amounts like "¥1,234.50" are read the same way an import reads them. The rows are
-loaded into a temporary SQLite file and the default definitions run there through the same
-Ibis expressions as on the application database. Nothing touches Django's database.
+amount (Chinese headers 客户编号, 下单时间, 金额 are accepted). The default definitions run
+on DuckDB (in memory up to MEMORY_LIMIT, then spilling to a temporary folder) through the
+same Ibis expressions as on the application database; nothing touches Django's database.
+
+A UTF-8 CSV is read by DuckDB's parallel CSV reader; cells of the usual shapes (ISO times,
+plain amounts) are parsed there, the few others go through the importer's own parsers
+(`imports.parsing`), so odd dates like "2026年11月11日" or amounts like "¥1,234.50" are
+read the same way an import reads them. A GB18030 CSV or an XLSX is read with Arrow's
+CSV reader (or openpyxl) and the same parsers, then handed to DuckDB as Arrow arrays; a
+test checks both paths read every cell alike.
 
 Defined results for awkward input (documented in segmentation/README.md):
 - rows that cannot be read are skipped and written to DIR/rejected_rows.csv with the row
@@ -27,7 +31,6 @@ import json
 import math
 import os
 import re
-import sqlite3
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -42,8 +45,17 @@ from pyarrow import csv as pa_csv
 from .constants import Kind
 from .defaults import default_definitions
 from .engine import Batch
-from .expressions import RESULT_SCHEMA, EngineError
-from .sources import PLAIN_SCHEMA, SQLiteFileExecutor, day_date, day_number, plain_sources
+from .expressions import RESULT_SCHEMA
+from .sources import (
+    DAY,
+    DuckDBExecutor,
+    day_number,
+    plain_sources,
+    utc_offsets,
+)
+
+# DuckDB's memory for one classification; beyond it, it spills to a temporary folder.
+MEMORY_LIMIT = os.environ.get("CLIENTELE_CLASSIFY_MEMORY", "3GB")
 
 FIELDS = [
     {
@@ -129,8 +141,9 @@ class LoadedOrders:
     rejects: list = field(default_factory=list)  # (row, column, value, reason)
 
 
-def read_orders(path: str, zone: str) -> LoadedOrders:
-    """Read and parse an order file; rows that cannot be read are listed in `rejects`."""
+def _open(path: str):
+    """The importer's view of the file (kind, encoding, delimiter, header row) and the
+    positions of the three columns."""
     from clientele.imports.headers import match_headers
     from clientele.imports.readers import TableError, open_table
 
@@ -138,15 +151,21 @@ def read_orders(path: str, zone: str) -> LoadedOrders:
         table = open_table(path)
     except TableError as error:
         raise OrderFileError(str(error)) from None
+    match = match_headers(table.headers, FIELDS)
+    if not match.ok:
+        table.close()
+        missing = ", ".join(match.missing) or ", ".join(match.conflicts)
+        raise OrderFileError(
+            f"The file needs the columns customer_id (客户编号), ordered_at (下单时间) and "
+            f"amount (金额); missing or ambiguous: {missing}. Found: {', '.join(table.headers)}"
+        )
+    return table, {name: index for index, name in match.mapping.items()}
+
+
+def read_orders(path: str, zone: str) -> LoadedOrders:
+    """Read and parse an order file; rows that cannot be read are listed in `rejects`."""
+    table, columns = _open(path)
     with table:
-        match = match_headers(table.headers, FIELDS)
-        if not match.ok:
-            missing = ", ".join(match.missing) or ", ".join(match.conflicts)
-            raise OrderFileError(
-                f"The file needs the columns customer_id (客户编号), ordered_at (下单时间) and "
-                f"amount (金额); missing or ambiguous: {missing}. Found: {', '.join(table.headers)}"
-            )
-        columns = {name: index for index, name in match.mapping.items()}
         names = ("customer_id", "ordered_at", "amount")
         if table.kind == "csv":
             data = _read_csv(path, table)
@@ -162,6 +181,247 @@ def read_orders(path: str, zone: str) -> LoadedOrders:
                      for k, name in enumerate(names)}  # fmt: skip
             rows = np.array([r[0] for r in records], dtype=np.int64)
     return _parse(cells, rows, zone)
+
+
+# --- the fast path: DuckDB reads and parses a UTF-8 CSV in parallel ---------------------
+
+# Cells the fast path parses itself; any other cell goes through `_parse_times` /
+# `_parse_amounts` (the same functions as the Arrow path), so both paths read every cell
+# alike. A customer code is trimmed in Python on the distinct codes only.
+# The usual ISO shapes (LIKE pattern, format): a cell of exactly such a shape is parsed by
+# DuckDB; any other goes through the Arrow path's parsers.
+_FAST_TIMES = (
+    ("____-__-__ __:__:__", "%Y-%m-%d %H:%M:%S"),
+    ("____-__-__T__:__:__", "%Y-%m-%dT%H:%M:%S"),
+    ("____-__-__ __:__", "%Y-%m-%d %H:%M"),
+    ("____-__-__", "%Y-%m-%d"),
+)
+_FAST_AMOUNT = r"[+-]?[0-9]{1,15}(\.[0-9]{1,2})?"
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def load_orders_duckdb(con, path: str, zone: str) -> Loaded:
+    """Load an order file into the DuckDB tables `orders`, `customers` and `feedback`.
+
+    A UTF-8 CSV is read by DuckDB itself (parallel); a GB18030 CSV, an XLSX or a CSV DuckDB
+    refuses goes through `read_orders` (Arrow) and is then handed over as Arrow arrays."""
+    table, columns = _open(path)
+    with table:
+        fast = table.kind == "csv" and (table.encoding or "utf-8").startswith("utf-8")
+        header_row, delimiter, width = table.header_row, table.delimiter or ",", len(table.headers)
+    if fast:
+        try:
+            return _duckdb_csv(con, path, zone, columns, header_row, delimiter, width)
+        except _Fallback:
+            for name in ("raw", "parsed", "codes", "orders", "customers"):
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+    return _duckdb_arrays(con, read_orders(path, zone))
+
+
+class _Fallback(Exception):
+    """DuckDB could not read the file (e.g. invalid UTF-8 further on): use the Arrow path,
+    which explains what is wrong."""
+
+
+def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loaded:
+    import duckdb
+
+    spec = "{" + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width)) + "}"
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(path)}, header=false,"
+            f" skip={int(header_row)}, delim={_sql_text(delimiter)}, quote='\"', escape='\"',"
+            f" columns={spec}, auto_detect=false, strict_mode=true, null_padding=false)"
+        )
+    except duckdb.InvalidInputException as error:
+        text = str(error)
+        found = re.search(r"Line: (\d+).*?Expected Number of Columns: (\d+) Found: (\d+)",
+                          text, re.S)  # fmt: skip
+        if found:
+            line, expected, got = found.groups()
+            raise OrderFileError(
+                f"Row {line} has {got} cells but the header has {expected}; an amount with a "
+                'thousands separator must be quoted, e.g. "1,200.50".'
+            ) from None
+        raise _Fallback() from None
+    except duckdb.Error:
+        raise _Fallback() from None
+    c, t, a = (f"COALESCE(f{columns[n]}, '')" for n in ("customer_id", "ordered_at", "amount"))
+    first_row = int(header_row) + 1
+    rows_read = con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
+    # From here on the order of rows does not matter (rowid keeps the row number).
+    con.execute("SET preserve_insertion_order = false")
+
+    # Customer codes: trimmed and sorted on the distinct values only.
+    raw_codes = _chunks(_arrow(con, f"SELECT DISTINCT {c} FROM raw").column(0))
+    trimmed = pc.utf8_trim_whitespace(raw_codes)
+    usable = pc.not_equal(trimmed, "")
+    encoded = pc.dictionary_encode(trimmed.filter(usable))
+    dictionary = encoded.dictionary
+    order = pc.sort_indices(dictionary).to_numpy()
+    rank = np.empty(len(dictionary), dtype=np.int64)
+    rank[order] = np.arange(1, len(dictionary) + 1)
+    ids = np.zeros(len(raw_codes), dtype=np.int64)
+    ids[usable.to_numpy(zero_copy_only=False)] = rank[
+        encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    ]
+    codes = dictionary.take(pa.array(order))
+    con.register("_codes", pa.table({"raw": raw_codes, "id": ids}))
+
+    # The zone's UTC offsets over the years the times are in (wall clock -> UTC).
+    years = con.execute(
+        f"SELECT MIN(y), MAX(y) FROM (SELECT TRY_CAST(substr({t}, 1, 4) AS INTEGER) AS y"
+        f" FROM raw WHERE {t} LIKE '____-__-__%')"
+    ).fetchone()
+    epoch_sql = "NULL"
+    if years[0] is not None:
+        low = day_number(dt.date(max(int(years[0]), 1), 1, 1)) * DAY - 2 * DAY
+        high = day_number(dt.date(min(int(years[1]) + 1, 9999), 1, 1)) * DAY + 2 * DAY
+        epoch_sql = _wall_to_utc("wall", utc_offsets(zone, low, high))
+    # One pass: the customer id, the UTC time and the cents of every row the fast path reads.
+    con.execute(
+        f"CREATE TEMP TABLE parsed AS SELECT rn, id, {epoch_sql} AS epoch, cents FROM"
+        f" (SELECT r.rowid + {first_row} AS rn, k.id, {_fast_time(t)} AS wall,"
+        f" CASE WHEN regexp_full_match({a}, {_sql_text(_FAST_AMOUNT)}) THEN"
+        f" CAST(CAST({a} AS DECIMAL(18, 2)) * 100 AS BIGINT) END AS cents"
+        f" FROM raw r JOIN _codes k ON k.raw = {c.replace('f', 'r.f', 1)})"
+    )
+    con.unregister("_codes")
+
+    rejects = []
+    for (rn,) in con.execute("SELECT rn FROM parsed WHERE id = 0").fetchall():
+        rejects.append((int(rn), "customer_id", "", "The customer is empty."))
+    # Times and amounts the fast path did not read: the Arrow path's own parsers.
+    fixes = []
+    for column, name, sql, parse in (
+        ("epoch", "ordered_at", t, lambda raw: _parse_times(raw, zone)),
+        ("cents", "amount", a, _parse_amounts),
+    ):
+        bad = _arrow(
+            con,
+            f"SELECT rowid + {first_row} AS rn, {sql} AS raw FROM raw WHERE rowid + {first_row}"
+            f" IN (SELECT rn FROM parsed WHERE {column} IS NULL)",
+        )
+        if bad.num_rows:
+            fixes.append((column, _refine(bad, name, column, rejects, parse)))
+    con.execute("DROP TABLE raw")
+    if fixes:
+        for column, fixed in fixes:
+            con.register("_fixed", fixed)
+            con.execute(
+                f"UPDATE parsed SET {column} = f.{column} FROM _fixed f WHERE f.rn = parsed.rn"
+            )
+            con.unregister("_fixed")
+    con.execute(
+        "CREATE TABLE orders AS SELECT id AS customer_id, epoch, cents FROM parsed"
+        " WHERE id > 0 AND epoch IS NOT NULL AND cents IS NOT NULL"
+    )
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("DROP TABLE parsed")
+    _customers_table(con, codes)
+    rejects.sort()
+    return _summary(con, rows_read, rejects, int(len(codes)))
+
+
+def _arrow(con, sql: str) -> pa.Table:
+    relation = con.sql(sql)
+    fetch = getattr(relation, "to_arrow_table", None) or relation.arrow  # DuckDB 2 / 1
+    return fetch()
+
+
+def _fast_time(t: str) -> str:
+    """SQL: wall-clock seconds of a time cell in one of the usual ISO shapes, else NULL.
+    A fixed-shape LIKE costs far less than a regular expression; strptime checks the
+    digits."""
+    cases = " ".join(
+        f"WHEN {t} LIKE '{shape}' THEN try_strptime({t}, '{fmt}')" for shape, fmt in _FAST_TIMES
+    )
+    return f"CAST(epoch(CASE {cases} END) AS BIGINT)"
+
+
+def _refine(bad: pa.Table, name: str, key: str, rejects: list, parse) -> pa.Table:
+    """Parse the cells the fast path left (the Arrow path's parsers, so both read alike);
+    returns (rn, value) of those read, adds the others to `rejects`."""
+    rn = bad.column("rn").to_numpy()
+    values, failed = parse(_chunks(bad.column("raw")))
+    ok = np.ones(rn.size, dtype=bool)
+    for i, value, reason in failed:
+        rejects.append((int(rn[i]), name, value, reason))
+        ok[i] = False
+    return pa.table({"rn": pa.array(rn[ok], pa.int64()), key: pa.array(values[ok], pa.int64())})
+
+
+def _wall_to_utc(column: str, offsets) -> str:
+    """SQL: the UTC epoch of a wall-clock time (seconds) in a zone with these offsets; NULL
+    where the wall-clock time is ambiguous or does not exist (a daylight-saving change):
+    those go through the slow path, which treats them as the Arrow path does."""
+    if len(offsets) == 1:
+        return f"{column} - ({offsets[0][1]})"
+    checks, values = [], []
+    for i, (start, offset) in enumerate(offsets):
+        candidate = f"({column} - ({offset}))"
+        cond = []
+        if i > 0:
+            cond.append(f"{candidate} >= {start}")
+        if i + 1 < len(offsets):
+            cond.append(f"{candidate} < {offsets[i + 1][0]}")
+        test = " AND ".join(cond) or "TRUE"
+        checks.append(f"CAST(({test}) AS INTEGER)")
+        values.append(f"WHEN {test} THEN {candidate}")
+    return f"CASE WHEN ({' + '.join(checks)}) = 1 THEN (CASE {' '.join(values)} END) END"
+
+
+def _duckdb_arrays(con, loaded: LoadedOrders) -> Loaded:
+    """Orders parsed by the Arrow path, handed to DuckDB without copying row by row."""
+    orders = pa.table(
+        {
+            "customer_id": pa.array(loaded.customer + 1, pa.int64()),
+            "epoch": pa.array(loaded.epoch, pa.int64()),
+            "cents": pa.array(loaded.cents, pa.int64()),
+        }
+    )
+    con.register("_orders", orders)
+    con.execute("CREATE TABLE orders AS SELECT * FROM _orders")
+    con.unregister("_orders")
+    _customers_table(con, pa.array([str(c) for c in loaded.codes], pa.string()))
+    return _summary(con, loaded.rows_read, loaded.rejects, int(loaded.codes.size))
+
+
+def _customers_table(con, codes: pa.Array) -> None:
+    ids = pa.array(np.arange(1, len(codes) + 1, dtype=np.int64))
+    con.register("_customers", pa.table({"id": ids, "code": codes}))
+    con.execute(
+        "CREATE TABLE customers AS SELECT id, code, CAST(NULL AS BIGINT) AS demand_milli,"
+        " CAST(NULL AS VARCHAR) AS demand_unit FROM _customers"
+    )
+    con.unregister("_customers")
+    con.execute(
+        "CREATE TABLE feedback (customer_id BIGINT NOT NULL, kind TEXT NOT NULL,"
+        " epoch BIGINT NOT NULL)"
+    )
+
+
+def _summary(con, rows_read, rejects, customers) -> Loaded:
+    orders, low, high = con.execute(
+        "SELECT COUNT(*), MIN(epoch), MAX(epoch) FROM orders"
+    ).fetchone()
+    return Loaded(customers, int(orders), rows_read, rejects, low, high)
+
+
+@dataclass
+class Loaded:
+    """An order file in DuckDB's tables: sizes, the first and last order time (UTC epoch
+    seconds, None without orders) and the rejected rows (row, column, value, reason)."""
+
+    customers: int
+    orders: int
+    rows_read: int
+    rejects: list
+    first_epoch: int | None
+    last_epoch: int | None
 
 
 def _read_csv(path: str, table) -> pa.Table:
@@ -378,68 +638,56 @@ def classify_order_file(
 ) -> FileRun:
     """Run every default definition on an order file; write customers.csv, models.json,
     report.html (and rejected_rows.csv when rows were skipped) into `out_dir`."""
+    import duckdb
+
     timings = {}
     start = time.perf_counter()
-    loaded = read_orders(path, zone)
-    timings["read"] = time.perf_counter() - start
     os.makedirs(out_dir, exist_ok=True)
     today = today or dt.datetime.now(ZoneInfo(zone)).date()
-    days = _local_days(loaded.epoch, zone)
-    if until is None:
-        past = days[days <= day_number(today)]
-        until = day_date(int(past.max())) if past.size else (today if not days.size else None)
-        if until is None:  # every order is in the future: the window is empty
-            until = today
-    future = int((days > day_number(until)).sum())
-
     definitions = default_definitions()
     for item in definitions:
         if item["kind"] == Kind.CLV:
             item["parameters"] = dict(item["parameters"], period=period, horizon=int(horizon))
 
-    handle, db_path = tempfile.mkstemp(prefix="clientele-classify-", suffix=".sqlite3")
-    os.close(handle)
-    connection = sqlite3.connect(db_path)
-    try:
-        for pragma in ("journal_mode=OFF", "synchronous=OFF", "temp_store=MEMORY",
-                       "cache_size=-1000000"):  # fmt: skip
-            connection.execute(f"PRAGMA {pragma}")
-        step = time.perf_counter()
-        _load(connection, loaded)
-        timings["load"] = time.perf_counter() - step
-        executor = SQLiteFileExecutor(connection)
-        bounds = (
-            (int(loaded.epoch.min()), int(loaded.epoch.max()))
-            if loaded.epoch.size
-            else (None, None)
-        )
-        batch = Batch(executor, plain_sources(), until, zone, bounds)
-        results, outputs, counts = {}, {}, {}
-        for item in definitions:
-            step = time.perf_counter()
-            computed = batch.compute(item["kind"], item["parameters"], item["key"])
-            results[item["key"]] = (item, computed.table)
-            outputs[item["key"]] = computed.outputs
-            counts[item["key"]] = dict(
-                executor.query(
-                    f"SELECT code, COUNT(*) FROM {computed.table.get_name()} GROUP BY code"
-                    " ORDER BY code"
+    with tempfile.TemporaryDirectory(prefix="clientele-classify-") as spill:
+        # In memory up to MEMORY_LIMIT, then DuckDB spills to the temporary folder: memory
+        # stays bounded whatever the size of the file.
+        connection = duckdb.connect(
+            ":memory:",
+            config={"memory_limit": MEMORY_LIMIT, "temp_directory": spill,
+                    "preserve_insertion_order": True},
+        )  # fmt: skip
+        try:
+            loaded = load_orders_duckdb(connection, path, zone)
+            timings["read"] = time.perf_counter() - start
+            executor = DuckDBExecutor(connection)
+            until, future = _until(executor, loaded, zone, until, today)
+            bounds = (loaded.first_epoch, loaded.last_epoch)
+            batch = Batch(executor, plain_sources(), until, zone, bounds)
+            results, outputs, counts = {}, {}, {}
+            for item in definitions:
+                step = time.perf_counter()
+                computed = batch.compute(item["kind"], item["parameters"], item["key"])
+                results[item["key"]] = (item, computed.table)
+                outputs[item["key"]] = computed.outputs
+                counts[item["key"]] = dict(
+                    executor.query(
+                        f"SELECT code, COUNT(*) FROM {computed.table.get_name()} GROUP BY code"
+                        " ORDER BY code"
+                    )
                 )
-            )
-            timings[item["key"]] = time.perf_counter() - step
-        step = time.perf_counter()
-        files = _write_outputs(executor, loaded, results, outputs, counts, out_dir,
-                               until=until, period=period, horizon=horizon, future=future)  # fmt: skip
-        timings["write"] = time.perf_counter() - step
-    except EngineError:
-        raise
-    finally:
-        connection.close()
-        os.unlink(db_path)
+                timings[item["key"]] = time.perf_counter() - step
+            step = time.perf_counter()
+            files = _write_outputs(executor, loaded, results, outputs, counts, out_dir,
+                                   until=until, period=period, horizon=horizon,
+                                   future=future)  # fmt: skip
+            timings["write"] = time.perf_counter() - step
+        finally:
+            connection.close()
     timings["total"] = time.perf_counter() - start
     return FileRun(
-        customers=int(loaded.codes.size),
-        orders=int(loaded.epoch.size),
+        customers=loaded.customers,
+        orders=loaded.orders,
         rows_read=loaded.rows_read,
         rejected=len(loaded.rejects),
         future_orders=future,
@@ -451,37 +699,36 @@ def classify_order_file(
     )
 
 
-def _local_days(epoch: np.ndarray, zone: str) -> np.ndarray:
-    if not epoch.size:
-        return np.zeros(0, dtype=np.int64)
-    wall = pd.to_datetime(epoch, unit="s", utc=True).tz_convert(ZoneInfo(zone)).tz_localize(None)
-    return np.asarray((wall - pd.Timestamp(0)) // pd.Timedelta(days=1), dtype=np.int64)
+def _until(executor, loaded: Loaded, zone, until, today):
+    """The end of the observation period (default: the last order day that is not after
+    today; today without orders or when every order is later) and the orders after it.
+    A local day ends at an instant, so both are plain comparisons of UTC epochs."""
+    if loaded.first_epoch is None:
+        return until or today, 0
+    tz = ZoneInfo(zone)
+
+    def day_end(day: dt.date) -> int:
+        midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz)
+        return int(midnight.astimezone(dt.UTC).timestamp())
+
+    if until is None:
+        last = executor.query(f"SELECT MAX(epoch) FROM orders WHERE epoch < {day_end(today)}")
+        last = last[0][0] if last else None
+        until = dt.datetime.fromtimestamp(int(last), tz).date() if last is not None else today
+    future = executor.query(f"SELECT COUNT(*) FROM orders WHERE epoch >= {day_end(until)}")
+    return until, int(future[0][0] or 0)
 
 
-def _load(connection, loaded: LoadedOrders) -> None:
-    """Create the plain tables and insert the orders and customers."""
-    for statement in PLAIN_SCHEMA:
-        connection.execute(statement)
-    ids = np.arange(1, loaded.codes.size + 1, dtype=np.int64)
-    connection.executemany(
-        "INSERT INTO customers (id, code, demand_milli, demand_unit) VALUES (?, ?, NULL, NULL)",
-        zip(ids.tolist(), [str(c) for c in loaded.codes], strict=True),
-    )
-    connection.executemany(
-        "INSERT INTO orders (customer_id, epoch, cents) VALUES (?, ?, ?)",
-        zip((loaded.customer + 1).tolist(), loaded.epoch.tolist(), loaded.cents.tolist(),
-            strict=True),
-    )  # fmt: skip
-    connection.commit()
-
-
-def _csv_text(column: str, *, quote: bool = False, rounded: bool = False) -> str:
-    """SQLite expression: the CSV text of a column (empty for NULL; floats to 6 decimals,
-    which SQLite prints without trailing zeros; text quoted as CSV wants it)."""
+def _csv_text(column: str, *, kind: str = "", quote: bool = False) -> str:
+    """SQL: the CSV text of a column (empty for NULL; floats rounded to 6 decimals and
+    printed shortest; booleans as 0/1; text quoted as CSV wants it)."""
     if quote:
         return f"'\"' || REPLACE({column}, '\"', '\"\"') || '\"'"
-    value = f"ROUND({column}, 6)" if rounded else column
-    return f"COALESCE(CAST({value} AS TEXT), '')"
+    if kind == "float64":
+        column = f"ROUND({column}, 6)"
+    elif kind == "boolean":
+        column = f"CAST({column} AS INTEGER)"
+    return f"COALESCE(CAST({column} AS VARCHAR), '')"
 
 
 def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) -> list[str]:
@@ -489,25 +736,28 @@ def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) 
 
     files = []
     # customers.csv: one row per customer, every class, score and model output. Each line is
-    # built by the database (text concatenation), so writing a million customers is a
-    # stream of ready lines, not a Python loop over values.
+    # built by DuckDB (text concatenation, in parallel), so writing a million customers is
+    # a stream of ready lines, not a Python loop over values.
     parts, joins, headers = [_csv_text("c.code", quote=True)], [], ["customer_id"]
     for n, (key, (item, table)) in enumerate(results.items()):
         alias = f"r{n}"
         joins.append(f"LEFT JOIN {table.get_name()} {alias} ON {alias}.customer_id = c.id")
         for column, suffix in KIND_COLUMNS[item["kind"]]:
-            kind = RESULT_SCHEMA[column]
-            parts.append(_csv_text(f"{alias}.{column}", rounded=kind == "float64"))
+            parts.append(_csv_text(f"{alias}.{column}", kind=RESULT_SCHEMA[column]))
             headers.append(f"{key}_{suffix}" if suffix else key)
-    line = " || ',' || ".join(parts)
+    # concat_ws builds each line in one pass (a chain of || copies it once per column).
+    line = f"concat_ws(',', {', '.join(parts)})"
     sql = f"SELECT {line} FROM customers c {' '.join(joins)} ORDER BY c.id"
     customers_csv = os.path.join(out_dir, "customers.csv")
     with open(customers_csv, "w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerow(headers)
-        cursor = executor.connection.execute(sql)
-        while chunk := cursor.fetchmany(100000):
-            handle.write("\r\n".join(row[0] for row in chunk))
-            handle.write("\r\n")
+        relation = executor.connection.sql(sql)
+        reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch  # 2 / 1
+        for chunk in reader(200000):
+            lines = chunk.column(0).to_pylist()
+            if lines:
+                handle.write("\r\n".join(lines))
+                handle.write("\r\n")
     files.append(customers_csv)
 
     clv_key = next(k for k, (item, _t) in results.items() if item["kind"] == Kind.CLV)
@@ -519,8 +769,8 @@ def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) 
         "horizon": int(info["horizon"]),
         "discount_rate_per_period": clv["discount_rate_per_period"],
         "until": info["until"].isoformat(),
-        "customers": int(loaded.codes.size),
-        "orders": int(loaded.epoch.size),
+        "customers": loaded.customers,
+        "orders": loaded.orders,
         "ignored_future_orders": info["future"],
         "rejected_rows": len(loaded.rejects),
         "degenerate": bool((clv.get("bgnbd") or {}).get("degenerate", False)),

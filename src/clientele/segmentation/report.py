@@ -206,8 +206,8 @@ def write_report(path: str, executor, results: dict, models: dict, title: str) -
         elif kind == Kind.CLV:
             bins = _q(
                 executor,
-                f"SELECT CAST(LOG10(1 + MAX(clv, 0)) * 4 AS INTEGER) AS b, COUNT(*) FROM {t} "
-                "WHERE clv IS NOT NULL GROUP BY b ORDER BY b",
+                f"SELECT CAST(FLOOR(LOG10(1 + CASE WHEN clv > 0 THEN clv ELSE 0 END) * 4) AS INTEGER)"
+                f" AS b, COUNT(*) FROM {t} WHERE clv IS NOT NULL GROUP BY b ORDER BY b",
             )
             charts.append(bar_chart([(f"<{10 ** ((b + 1) / 4) - 1:,.0f}", k) for b, k in bins],
                                     "lifetime value distribution", "customers"))  # fmt: skip

@@ -55,11 +55,7 @@ def run_definitions(
     zone = settings.TIME_ZONE
     as_of = as_of or timezone.localdate()
     executor = DjangoExecutor(connection)
-    if executor.dialect == "sqlite" and connection.get_autocommit():
-        # The working tables (one row per customer and purchase day) are temporary; in
-        # memory they cost no disk writes. Applies to this connection only, and SQLite
-        # allows it only outside a transaction (inside one the default stays).
-        executor.execute("PRAGMA temp_store = MEMORY")
+    restore = _tune(executor)
     sources = database_sources()
     bounds = (
         _epoch(Order.objects.aggregate(v=Min("ordered_at"))["v"]),
@@ -83,7 +79,52 @@ def run_definitions(
             runs.append(run)
     finally:
         executor.drop_temporary()
+        restore()
     return runs
+
+
+# Session settings for a run (this connection only, restored afterwards): the working
+# tables hold a row per customer (and per customer and purchase day), so sorts, hashes and
+# windows get memory instead of spilling to disk in small pieces.
+PG_SETTINGS = {"work_mem": "256MB", "temp_buffers": "512MB", "maintenance_work_mem": "256MB"}
+SQLITE_CACHE_KIB = 1_000_000  # page cache up to ~1 GB, allocated only as used
+
+
+def _tune(executor):
+    """Apply the session settings; return a function that restores the previous ones."""
+    undo = []
+    if executor.dialect == "postgres":
+        for name, value in PG_SETTINGS.items():
+            previous = executor.query(f"SHOW {name}")[0][0]
+            try:
+                # temp_buffers cannot change once the session has used a temporary table;
+                # a savepoint keeps that refusal from aborting the caller's transaction.
+                with transaction.atomic():
+                    executor.execute(f"SET {name} = '{value}'")
+            except Exception:  # noqa: BLE001 - the setting is an optimisation only
+                continue
+            if name != "temp_buffers":  # fixed for the session once temporary tables exist
+                undo.append(f"SET {name} = '{previous}'")
+    else:
+        previous = executor.query("PRAGMA cache_size")[0][0]
+        executor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+        undo.append(f"PRAGMA cache_size = {int(previous)}")
+        if connection.get_autocommit():
+            # The working tables are temporary; in memory they cost no disk writes. SQLite
+            # allows the change only outside a transaction (inside one the default stays).
+            previous = executor.query("PRAGMA temp_store")[0][0]
+            executor.execute("PRAGMA temp_store = MEMORY")
+            undo.append(f"PRAGMA temp_store = {int(previous)}")
+
+    def restore():
+        for statement in undo:
+            try:
+                with transaction.atomic():  # a refusal must not abort the caller's transaction
+                    executor.execute(statement)
+            except Exception:  # noqa: BLE001 - e.g. temp_store inside a transaction
+                log.debug("could not restore: %s", statement)
+
+    return restore
 
 
 def _epoch(moment):
@@ -198,28 +239,20 @@ def _write(run, definition, computed, executor, batch) -> None:
             f" AND c.definition_id = {d} WHERE c.code IS NULL OR c.code <> f.code",
             [ops.adapt_datetimefield_value(now)],
         )
-    executor.execute(
-        f"UPDATE {current} SET code = f.code, since = %s, reviewed_at = %s FROM {final} f"
-        f" WHERE {current}.definition_id = {d} AND {current}.customer_id = f.customer_id"
-        f" AND {current}.code <> f.code",
-        [as_of, as_of],
+    # Without any current class of this definition yet (its first run), nothing is updated
+    # and every row is new: a plain insert, without probing the table row by row.
+    has_current = CurrentClass.objects.filter(definition_id=d).exists()
+    if has_current:
+        _update_current(executor, definition, batch, current, final, d, as_of, ops)
+    exists = (
+        f" WHERE NOT EXISTS (SELECT 1 FROM {current} c WHERE c.definition_id = {d}"
+        " AND c.customer_id = f.customer_id)"
+        if has_current
+        else ""
     )
-    executor.execute(
-        f"UPDATE {current} SET manual = f.manual FROM {final} f WHERE {current}.definition_id"
-        f" = {d} AND {current}.customer_id = f.customer_id AND {current}.manual <> f.manual"
-    )
-    if definition.kind == Kind.TIER and definition.parameters.get("downgrade") == "rolling":
-        cutoff = day_date(batch.as_of_day - int(definition.parameters["window_days"]))
-        executor.execute(
-            f"UPDATE {current} SET reviewed_at = %s WHERE definition_id = {d}"
-            " AND reviewed_at <= %s",
-            [as_of, ops.adapt_datefield_value(cutoff)],
-        )
     executor.execute(
         f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at, manual)"
-        f" SELECT {d}, f.customer_id, f.code, %s, %s, f.manual FROM {final} f WHERE NOT EXISTS"
-        f" (SELECT 1 FROM {current} c WHERE c.definition_id = {d}"
-        " AND c.customer_id = f.customer_id)",
+        f" SELECT {d}, f.customer_id, f.code, %s, %s, f.manual FROM {final} f{exists}",
         [as_of, as_of],
     )
     counts = {
@@ -239,3 +272,24 @@ def _write(run, definition, computed, executor, batch) -> None:
             "ignored_future_orders",
         ]
     )  # fmt: skip
+
+
+def _update_current(executor, definition, batch, current, final, d, as_of, ops) -> None:
+    """Current classes that changed (and their manual flag); rolling tiers reviewed."""
+    executor.execute(
+        f"UPDATE {current} SET code = f.code, since = %s, reviewed_at = %s FROM {final} f"
+        f" WHERE {current}.definition_id = {d} AND {current}.customer_id = f.customer_id"
+        f" AND {current}.code <> f.code",
+        [as_of, as_of],
+    )
+    executor.execute(
+        f"UPDATE {current} SET manual = f.manual FROM {final} f WHERE {current}.definition_id"
+        f" = {d} AND {current}.customer_id = f.customer_id AND {current}.manual <> f.manual"
+    )
+    if definition.kind == Kind.TIER and definition.parameters.get("downgrade") == "rolling":
+        cutoff = day_date(batch.as_of_day - int(definition.parameters["window_days"]))
+        executor.execute(
+            f"UPDATE {current} SET reviewed_at = %s WHERE definition_id = {d}"
+            " AND reviewed_at <= %s",
+            [as_of, ops.adapt_datefield_value(cutoff)],
+        )

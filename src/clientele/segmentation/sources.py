@@ -5,8 +5,8 @@ The engine builds Ibis expressions over *unbound* tables (a name and a schema) a
 them to the dialect of the database the data is in. An executor runs the SQL on a DB-API
 connection: Django's own connection for the application database — so a run reads and
 writes in the same transaction as the rest of the request or job, and the test database
-(in-memory SQLite, or PostgreSQL inside a test transaction) is seen as it is — or a plain
-SQLite file for `clientele classify --orders`. Moving to Apache Spark later means another
+(in-memory SQLite, or PostgreSQL inside a test transaction) is seen as it is — or DuckDB
+for `clientele classify --orders` (parallel and column-wise, for a bare file). Moving to Apache Spark later means another
 executor and dialect; the expressions stay as they are.
 
 Canonical relations (what every kind reads, whatever the source):
@@ -371,6 +371,59 @@ class SQLiteFileExecutor(Executor):
 
     def cursor(self):
         return self._Cursor(self.connection)
+
+
+class DuckDBExecutor(Executor):
+    """Runs on a DuckDB connection (`clientele classify --orders`): the same compiled Ibis
+    expressions as on SQLite and PostgreSQL, executed in parallel and column-wise. Indexes
+    are not needed (DuckDB scans and hash-joins); rows from Python arrive as Arrow tables."""
+
+    dialect = "duckdb"
+
+    def __init__(self, connection):
+        super().__init__()
+        self.connection = connection
+
+    class _Cursor:
+        def __init__(self, connection):
+            self.cur = connection
+
+        def __enter__(self):
+            return self.cur
+
+        def __exit__(self, *exc):
+            return None
+
+    def cursor(self):
+        # One connection throughout: DuckDB's temporary tables belong to the connection
+        # (connection.cursor() would open another one that cannot see them).
+        return self._Cursor(self.connection)
+
+    def execute(self, sql: str, params=None) -> int:
+        self.connection.execute(sql, params)
+        return -1
+
+    def materialize(self, expr, stem: str, index: tuple[str, ...] = ()) -> ibis.Table:
+        return super().materialize(expr, stem)
+
+    def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:
+        return super().create_temp(stem, schema)
+
+    def insert_rows(self, table: str, columns: list[str], rows) -> None:
+        import pyarrow as pa
+
+        data = list(zip(*rows, strict=True))  # columns
+        if not data:
+            return
+        arrow = pa.table({f"c{i}": pa.array(col) for i, col in enumerate(data)})
+        self.connection.register("_seg_rows", arrow)
+        try:
+            names = ", ".join(f"c{i}" for i in range(len(columns)))
+            self.connection.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) SELECT {names} FROM _seg_rows"
+            )
+        finally:
+            self.connection.unregister("_seg_rows")
 
 
 def psycopg_executor(connection):
