@@ -266,3 +266,31 @@ def _no_stray_connections_at_the_end(django_db_setup, django_db_blocker):
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+@pytest.fixture
+def make_customers(db):
+    """make(count, prefix="C", **fields): that many customers in one bulk insert, each
+    with a phone and an e-mail (so every channel can reach them); returns their ids."""
+    from clientele.customers.models import Customer
+
+    def make(count, prefix="C", **fields):
+        start = Customer.objects.count()
+        rows = [
+            Customer(
+                code=f"{prefix}{start + i:07d}",
+                name=f"Customer {start + i}",
+                phone=f"+86138{start + i:08d}",
+                email=f"c{start + i}@example.com",
+                **fields,
+            )
+            for i in range(count)
+        ]
+        Customer.objects.bulk_create(rows, batch_size=5000)
+        return list(
+            Customer.objects.filter(code__in=[r.code for r in rows])
+            .order_by("id")
+            .values_list("id", flat=True)
+        )
+
+    return make

@@ -66,32 +66,6 @@ def policy(db):
     return policy
 
 
-@pytest.fixture
-def make_customers(db):
-    from clientele.customers.models import Customer
-
-    def make(count, prefix="C", **fields):
-        start = Customer.objects.count()
-        rows = [
-            Customer(
-                code=f"{prefix}{start + i:07d}",
-                name=f"Customer {start + i}",
-                phone=f"+86138{start + i:08d}",
-                email=f"c{start + i}@example.com",
-                **fields,
-            )
-            for i in range(count)
-        ]
-        Customer.objects.bulk_create(rows, batch_size=5000)
-        return list(
-            Customer.objects.filter(code__in=[r.code for r in rows])
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-
-    return make
-
-
 NOW = datetime.datetime(2026, 11, 30, 4, 0, tzinfo=datetime.UTC)  # 12:00 in Shanghai
 
 

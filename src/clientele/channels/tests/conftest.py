@@ -6,7 +6,6 @@ import pytest
 
 from clientele.channels.models import ContactPolicy
 from clientele.channels.testing import LocalGateway
-from clientele.customers.models import Customer
 
 
 @pytest.fixture
@@ -15,30 +14,6 @@ def policy(db):
     policy.quiet_hours_start = policy.quiet_hours_end = None
     policy.save()
     return policy
-
-
-@pytest.fixture
-def make_customers(db):
-    def make(count, prefix="C", **fields):
-        start = Customer.objects.count()
-        rows = [
-            Customer(
-                code=f"{prefix}{start + i:07d}",
-                name=f"Customer {start + i}",
-                phone=f"+86138{start + i:08d}",
-                email=f"c{start + i}@example.com",
-                **fields,
-            )
-            for i in range(count)
-        ]
-        Customer.objects.bulk_create(rows, batch_size=5000)
-        return list(
-            Customer.objects.filter(code__in=[r.code for r in rows])
-            .order_by("id")
-            .values_list("id", flat=True)
-        )
-
-    return make
 
 
 @pytest.fixture
