@@ -28,6 +28,8 @@ class ModelViews:
     filterset = None
     form = None
     detail_template = "core/object_detail.html"
+    # A form with inline tables of its own extends core/object_edit.html's `inlines` block.
+    edit_template = "core/object_edit.html"
     detail_fields: list[str] | None = None
     paginate_by = 50
     route: str | None = None  # URL segment; default: the model name plus "s"
@@ -194,8 +196,6 @@ class ObjectDetailView(_ConfiguredView):
 class ObjectEditView(_ConfiguredView):
     """Add (no pk) and edit (pk) in one view."""
 
-    template_name = "core/object_edit.html"
-
     def required_action(self):
         return permissions.CHANGE if "pk" in self.kwargs else permissions.ADD
 
@@ -237,7 +237,7 @@ class ObjectEditView(_ConfiguredView):
             "form": form,
             "return_url": self.request.GET.get("return") or self.request.POST.get("return", ""),
         }
-        return render(self.request, self.template_name, context, status=status)
+        return render(self.request, self.config.edit_template, context, status=status)
 
 
 class ObjectDeleteView(_ConfiguredView):

@@ -6,13 +6,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponseNotAllowed
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django_tables2 import RequestConfig
 
 from clientele.core import permissions
 from clientele.core.export import export_response
-from clientele.core.views import ModelViews, ObjectEditView, scoped_object
+from clientele.core.views import ModelViews, scoped_object
 
 from . import filters, forms, services, tables
 from .choices import DutyKind, TaskStatus
@@ -56,21 +55,6 @@ class ClassPlanViews(ModelViews):
                 permissions.perm_name(ClassPlan, permissions.CHANGE)
             ),
         }
-
-    @classmethod
-    def urls(cls):
-        # The edit page carries two inline formsets (duties, gifts): its own template.
-        edit_names = {cls.name("add"), cls.name("edit")}
-        return [
-            path(
-                str(pattern.pattern),
-                ObjectEditView.as_view(config=cls, template_name=cls.edit_template),
-                name=pattern.name,
-            )
-            if pattern.name in edit_names
-            else pattern
-            for pattern in super().urls()
-        ]
 
 
 class DutyTaskViews(ModelViews):

@@ -14,13 +14,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from clientele.core import permissions
-from clientele.core.views import ModelViews, ObjectEditView, scoped_object
+from clientele.core.views import ModelViews, scoped_object
 from clientele.customers.models import Customer
 
 from . import charts, clusters, filters, forms, rules, services, tables, tasks
@@ -42,13 +42,6 @@ def _pretty(value) -> str:
 # --- definitions ---------------------------------------------------------------------
 
 
-class DefinitionEditView(ObjectEditView):
-    """The generic add/edit page, with each kind's default parameters beside the box
-    (the form carries them: `form.kind_defaults`)."""
-
-    template_name = "segmentation/definition_edit.html"
-
-
 class DefinitionViews(ModelViews):
     model = ClassificationDefinition
     route = "definitions"
@@ -56,6 +49,8 @@ class DefinitionViews(ModelViews):
     filterset = filters.DefinitionFilterSet
     form = forms.DefinitionForm
     detail_template = "segmentation/definition_detail.html"
+    # Each kind's default parameters beside the box (the form carries them).
+    edit_template = "segmentation/definition_edit.html"
     detail_fields = ["key", "name", "name_zh", "kind", "description", "active", "schedule",
                      "position"]  # fmt: skip
 
@@ -90,16 +85,6 @@ class DefinitionViews(ModelViews):
                 permissions.perm_name(ClassificationRun, permissions.VIEW)
             ),
         }
-
-    @classmethod
-    def urls(cls):
-        edit_names = {cls.name("add"), cls.name("edit")}
-        return [
-            path(str(p.pattern), DefinitionEditView.as_view(config=cls), name=p.name)
-            if p.name in edit_names
-            else p
-            for p in super().urls()
-        ]
 
 
 @login_required
