@@ -403,6 +403,12 @@ class CampaignTarget(models.Model):
 
     customer_path = "customer__"
 
+    # No database-level foreign keys on the bulk-written targets and tasks (as on the
+    # classification snapshots): a campaign writes a million of each at once, and the
+    # per-row constraint trigger (deferred to the commit on PostgreSQL) took longer than
+    # the inserts themselves. Rows are only written for existing customers and campaigns
+    # (they come from joins), and deleting a customer, campaign or user still cascades
+    # (or sets null) through the ORM.
     # Indexed by the (campaign, customer) constraint.
     campaign = models.ForeignKey(
         Campaign,
@@ -410,12 +416,14 @@ class CampaignTarget(models.Model):
         on_delete=models.CASCADE,
         related_name="targets",
         db_index=False,
+        db_constraint=False,
     )
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="campaign_targets",
+        db_constraint=False,
     )
     in_holdout = models.BooleanField(_("in holdout"), default=False)
     built_at = models.DateTimeField(_("targeted"), default=timezone.now)
@@ -457,6 +465,7 @@ class Task(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="tasks",
         db_index=False,
+        db_constraint=False,
     )
     customer = models.ForeignKey(
         "customers.Customer",
@@ -464,9 +473,14 @@ class Task(TimeStampedModel):
         on_delete=models.CASCADE,
         related_name="campaign_tasks",
         db_index=False,
+        db_constraint=False,
     )
     target = models.OneToOneField(
-        CampaignTarget, verbose_name=_("target"), on_delete=models.CASCADE, related_name="task"
+        CampaignTarget,
+        verbose_name=_("target"),
+        on_delete=models.CASCADE,
+        related_name="task",
+        db_constraint=False,
     )
     # Tasks are written a million at a time: only the indexes the call list, the closed
     # loop and the waves read are kept (the partial (owner, campaign) index serves the
@@ -479,6 +493,7 @@ class Task(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="campaign_tasks",
         db_index=False,
+        db_constraint=False,
     )
     status = models.CharField(
         _("status"), max_length=10, choices=TaskStatus, default=TaskStatus.OPEN
@@ -502,6 +517,7 @@ class Task(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
     notes = models.TextField(_("notes"), blank=True)
     closed_at = models.DateTimeField(_("closed"), null=True, blank=True)
@@ -514,6 +530,7 @@ class Task(TimeStampedModel):
         on_delete=models.SET_NULL,
         related_name="+",
         db_index=False,
+        db_constraint=False,
     )
 
     class Meta:

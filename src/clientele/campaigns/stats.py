@@ -151,9 +151,11 @@ def welch_test(treated: Moments, control: Moments, confidence: float = 0.95) -> 
         return MeanComparison(m1, m2, difference, None, None, None, None, None)
     a, b = v1 / treated.count, v2 / control.count
     se = math.sqrt(a + b)
-    if se == 0:
+    spread = a * a / (treated.count - 1) + b * b / (control.count - 1)
+    if se == 0 or spread == 0:
+        # No variation (or so little that its square underflows): nothing to test.
         return MeanComparison(m1, m2, difference, None, None, None, None, None)
-    df = (a + b) ** 2 / (a * a / (treated.count - 1) + b * b / (control.count - 1))
+    df = (a + b) ** 2 / spread
     t = difference / se
     p_value = float(2 * scipy_stats.t.sf(abs(t), df))
     t_crit = float(scipy_stats.t.ppf(0.5 + confidence / 2, df))
