@@ -640,10 +640,29 @@ def find_customer(*, phone: str = "", card: str = "", code: str = "", queryset=N
     elif card:
         queryset = queryset.filter(card_number=card.strip())
     elif phone:
-        queryset = queryset.filter(phone=phone.strip())
+        numbers = phone_variants(phone)
+        queryset = queryset.filter(Q(phone__in=numbers) | Q(phone2__in=numbers))
     else:
         return None
     return queryset.select_related("owner").order_by("-id").first()
+
+
+def phone_variants(text: str) -> list[str]:
+    """The stored forms a number typed at the counter may have: separators dropped as
+    the importer drops them ("138 0013-8000" -> "13800138000"), and a mainland mobile with
+    and without the +86 prefix."""
+    from clientele.imports.parsing import ParseError, parse_phone
+
+    try:
+        number = parse_phone(text) or ""
+    except ParseError:
+        number = text.strip()
+    variants = {text.strip(), number}
+    if number.startswith("+86"):
+        variants.add(number[3:])
+    elif len(number) == 11 and number.startswith("1"):
+        variants.add("+86" + number)
+    return sorted(v for v in variants if v)
 
 
 def offer_view(customer, *, channel: str | None = None, at=None) -> dict:

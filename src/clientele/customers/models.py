@@ -121,7 +121,8 @@ class Customer(TimeStampedModel):
     )
     name = models.CharField(_("name"), max_length=200, db_index=True)
     phone = models.CharField(_("phone"), max_length=30, blank=True, db_index=True)
-    phone2 = models.CharField(_("other phone"), max_length=30, blank=True)
+    # Indexed too: the store and hotline pop-up finds a customer by either number.
+    phone2 = models.CharField(_("other phone"), max_length=30, blank=True, db_index=True)
     email = models.EmailField(_("e-mail"), blank=True)
     email2 = models.EmailField(_("other e-mail"), blank=True)
     card_number = models.CharField(_("membership card"), max_length=40, blank=True, db_index=True)

@@ -49,12 +49,27 @@ def test_api_by_customer_id(built, offer, world, api_client_for):
 
 
 @pytest.mark.parametrize(
-    "query", [{"phone": "+8613911112222"}, {"card": "VIP-0001"}, {"code": "A-001"}]
+    "query",
+    [
+        {"phone": "+8613911112222"},
+        # as a clerk types it: no country code, with separators
+        {"phone": "139 1111-2222"},
+        {"card": "VIP-0001"},
+        {"code": "A-001"},
+    ],
 )
 def test_api_lookup(built, world, api_client_for, query):
     response = api_client_for("service_agent").get("/api/offers/lookup/", query)
     assert response.status_code == 200
     assert response.json()["customer"]["id"] == world.customer_a.pk
+
+
+def test_lookup_finds_the_second_phone_too(built, world, api_client_for):
+    Customer.objects.filter(pk=world.customer_b.pk).update(phone2="13755556666")
+    client = api_client_for("marketing_manager")
+    response = client.get("/api/offers/lookup/", {"phone": "+86 137 5555 6666"})
+    assert response.status_code == 200
+    assert response.json()["customer"]["id"] == world.customer_b.pk
 
 
 def test_api_lookup_errors(built, api_client_for):
