@@ -1,16 +1,12 @@
 """The campaign results page and its CSV: treated against holdout, overall and per wave,
 channel and segment (see measurement.py for what each figure means)."""
 
-import csv
-import io
-
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from clientele.core import permissions
+from clientele.core import export, permissions
 from clientele.segmentation import charts
 from clientele.segmentation.models import ClassificationDefinition
 
@@ -115,17 +111,9 @@ def _charts(results: CampaignResults):
 
 
 def _csv(campaign, results) -> HttpResponse:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")  # Excel opens UTF-8 (Chinese labels) only with a BOM
-    writer = csv.writer(buffer)
-    writer.writerow(result_columns())
-    writer.writerows(result_rows(results))
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = (
-        f'attachment; filename="campaign-{campaign.pk}-results-{stamp}.csv"'
+    return export.csv_response(
+        result_columns(), result_rows(results), f"campaign-{campaign.pk}-results"
     )
-    return response
 
 
 @login_required

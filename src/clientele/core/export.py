@@ -64,6 +64,20 @@ def export_response(table, fmt: str, base_name: str):
     return response
 
 
+def csv_response(header, rows, base_name: str) -> HttpResponse:
+    """A small computed table (a chart's data, a campaign's results) as a CSV download,
+    written like the list exports: UTF-8 with BOM, formulas neutralised, None empty."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else _safe(v) for v in row])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(base_name, "csv")}"'
+    return response
+
+
 def _safe(value):
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and not _is_number(value):
         return "'" + value

@@ -4,8 +4,6 @@ with its charts and their CSV export, and the block on the 360 page."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
 from django.contrib import messages
@@ -15,11 +13,10 @@ from django.db.models import Count, Max
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from clientele.core import permissions
+from clientele.core import export, permissions
 from clientele.core.views import ModelViews, scoped_object
 from clientele.customers.models import Customer
 
@@ -367,26 +364,7 @@ def _segment_summary(request, definition, run):
 
 
 def _csv_response(chart) -> HttpResponse:
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    writer.writerow(chart.columns)
-    for row in chart.rows:
-        writer.writerow([_safe_cell(v) for v in row])
-    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
-    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{chart.name}-{stamp}.csv"'
-    return response
-
-
-def _safe_cell(value):
-    """Neutralise formulas: a text cell starting with = + - @ gets a leading quote."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        try:
-            float(value)
-        except ValueError:
-            return "'" + value
-    return "" if value is None else value
+    return export.csv_response(chart.columns, chart.rows, chart.name)
 
 
 @login_required
