@@ -132,7 +132,10 @@ def call_list(request):
     task_list = list(_call_list_tasks(request.user)[:200])
     offers = {}
     for task in task_list:
-        offers.setdefault(task.campaign_id, list(task.campaign.offers.filter(active=True)))
+        # One query per campaign on the list, not per task (setdefault would evaluate
+        # its argument every time).
+        if task.campaign_id not in offers:
+            offers[task.campaign_id] = list(task.campaign.offers.filter(active=True))
     rows = [(task, offers[task.campaign_id], forms.TaskResultForm(task=task)) for task in task_list]
     return render(request, "campaigns/call_list.html", {"rows": rows})
 
