@@ -16,6 +16,7 @@ import pickle
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
@@ -92,6 +93,7 @@ def memoize(parse: Callable[[Any], Any], size: int = 20000) -> Callable[[Any], A
                 pass
         return slow(value)
 
+    parsed.texts = texts  # parse_rows looks a text cell up here before calling
     return parsed
 
 
@@ -107,20 +109,30 @@ def parsing_plan(schema: Schema, mapping: dict[int, str], headers: list[str], tz
     return plan
 
 
+_MISS = object()
+
+
 def parse_rows(table: Iterable, plan: list, width: int) -> Iterator[Row]:
-    """Rows of the table with every mapped cell parsed; parse errors name the column."""
+    """Rows of the table with every mapped cell parsed; parse errors name the column.
+    A cell already parsed is taken from its memo without a call (nine cells a line,
+    most of them repeats: the call was a tenth of an import)."""
+    steps = [(*step, getattr(step[2], "texts", {})) for step in plan]
     for number, cells in table:
         row = Row(number, cells)
         values, errors = row.values, row.errors
         if len(cells) > width:
             stray = ", ".join(str(c) for c in cells[width:] if str(c).strip())
             errors.append(("", translate(STRAY_CELLS, value=stray[:60])))
-        for index, name, parse, required, column in plan:
-            try:
-                value = parse(cells[index])
-            except ParseError as exc:
-                errors.append((column, reason_of(exc)))
-                continue
+        for index, name, parse, required, column, texts in steps:
+            cell = cells[index]
+            # texts has str keys only, so a number or date cell of XLSX never hits it
+            value = texts.get(cell, _MISS) if type(cell) is str else _MISS
+            if value is _MISS:
+                try:
+                    value = parse(cell)
+                except ParseError as exc:
+                    errors.append((column, reason_of(exc)))
+                    continue
             if value is None:
                 if required:
                     errors.append((column, translate(REQUIRED)))
@@ -282,6 +294,9 @@ class Lookup:
         self.value = value
         self.found: dict[str, Any] = {}
         self._absent: set[str] = set()
+        # A second connection of the same database to read through, when the import's
+        # own is busy (see OrderImporter.writing); it sees committed rows only.
+        self.side = None
 
     def fetch(self, keys: Iterable[str]) -> None:
         wanted = [k for k in set(keys) if k not in self.found and k not in self._absent]
@@ -290,6 +305,11 @@ class Lookup:
             rows = self.queryset.filter(**{f"{self.field}__in": part}).values_list(
                 self.field, self.value
             )
+            if self.side is not None:  # plain keys and ids: no converters to apply
+                sql, params = rows.query.sql_with_params()
+                with self.side.cursor() as cursor:
+                    cursor.execute(sql, params)
+                    rows = cursor.fetchall()
             self.found.update(rows)
             self._absent.update(k for k in part if k not in self.found)
 
@@ -362,3 +382,15 @@ class Importer:
 
     def finish_write(self) -> Counts:
         return Counts()
+
+    def streams_writes(self) -> bool:
+        """Whether pass 1 may write as it checks (see ImportRun._check_and_write): then
+        `stream` gets each chunk's accepted records and `finish_write` ends it."""
+        return False
+
+    def stream(self, records: list) -> Counts:
+        raise NotImplementedError
+
+    def writing(self) -> AbstractContextManager:
+        """Entered around pass 2, inside its transaction: what the writes need set up."""
+        return nullcontext()

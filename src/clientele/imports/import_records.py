@@ -15,6 +15,7 @@ from django.utils.translation import gettext_noop
 
 from clientele.core.models import AuditEntry
 
+from .background_copy import BackgroundCopy
 from .import_engine import Counts
 
 DUPLICATE = gettext_noop("The same {what} is already on row {row} of this file.")
@@ -117,8 +118,15 @@ class Upsert:
         record_import(self.model, entries, user, self.now)
 
 
-def record_import(model: type[models.Model], entries: list[tuple], user, now) -> None:
-    """Write one "import" audit entry per (object_id, customer_id, repr, changes): the
+def record_import(
+    model: type[models.Model],
+    entries: list[tuple],
+    user,
+    now,
+    copier: BackgroundCopy | None = None,
+) -> None:
+    """Write one "import" audit entry per (object_id, customer_id, repr, changes) (the
+    changes as a dict, or as its JSON text already): the
     rows core.audit.record_bulk writes, inserted as plain rows. Building an AuditEntry
     and compiling its INSERT took 40% of writing an order file; see docs/benchmarks.md."""
     if not entries:
@@ -136,11 +144,12 @@ def record_import(model: type[models.Model], entries: list[tuple], user, now) ->
                 pk,
                 str(text)[:200],
                 customer,
-                json.dumps(changes),
+                changes if type(changes) is str else json.dumps(changes),
             )
             for pk, customer, text, changes in entries
         ),
         now,
+        copier,
     )
 
 
@@ -154,14 +163,19 @@ def by_key(objs: Iterable[models.Model], key) -> dict:
 
 
 def insert_rows(
-    model: type[models.Model], names: list[str], rows: Iterable[tuple], now: datetime.datetime
+    model: type[models.Model],
+    names: list[str],
+    rows: Iterable[tuple],
+    now: datetime.datetime,
+    copier: BackgroundCopy | None = None,
 ) -> None:
     """Insert plain tuples into `model`'s table: COPY on PostgreSQL, one prepared
     statement run many times elsewhere. Order lines are the bulk of a large import, and
     building a model instance and compiling SQL for each made bulk_create three times
     slower. Values must already be clean (the parsers and checks made them so). Fields
     not named get their default (timestamps: `now`), so a field added to the model later
-    is filled as bulk_create would fill it."""
+    is filled as bulk_create would fill it. With a `copier` (PostgreSQL only) the COPY
+    runs in its thread and this returns at once."""
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     rest = [f for f in meta.concrete_fields if f not in fields and not f.primary_key]
@@ -174,19 +188,23 @@ def insert_rows(
     quote = connection.ops.quote_name
     columns = ", ".join(quote(f.column) for f in (*fields, *rest))
     table = quote(meta.db_table)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row + tail)
+    if connection.vendor == "postgresql":
+        sql = f"COPY {table} ({columns}) FROM STDIN"
+        if copier is not None:
+            copier.submit(sql, tuple(fields), rows, tuple(zip(rest, tail, strict=True)))
             return
-        tail = tuple(_adapt(f, v) for f, v in zip(rest, tail, strict=True))
-        adapted = [(i, _adapter(f)) for i, f in enumerate(fields) if _adapter(f)]
-        if adapted:
-            rows = (_adapted(row, adapted) + tail for row in rows)
-        elif tail:
-            rows = (row + tail for row in rows)
-        marks = ", ".join(["%s"] * (len(fields) + len(rest)))
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row + tail)
+        return
+    tail = tuple(_adapt(f, v) for f, v in zip(rest, tail, strict=True))
+    adapted = [(i, _adapter(f)) for i, f in enumerate(fields) if _adapter(f)]
+    if adapted:
+        rows = (_adapted(row, adapted) + tail for row in rows)
+    elif tail:
+        rows = (row + tail for row in rows)
+    marks = ", ".join(["%s"] * (len(fields) + len(rest)))
+    with connection.cursor() as cursor:
         cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", list(rows))
 
 

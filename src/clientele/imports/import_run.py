@@ -50,6 +50,7 @@ class ImportRun:
         self.rejects = engine.Spool()
         self.records = engine.Spool()
         self.late: list = []
+        self.counts: engine.Counts | None = None  # set when pass 1 also wrote
 
     def run(self) -> None:
         job = self.job
@@ -82,18 +83,55 @@ class ImportRun:
             job, match.mapping, table.headers, now=timezone.now(), tz=zone
         )
         plan = engine.parsing_plan(schema_for(job.kind), match.mapping, table.headers, zone)
-        estimate = estimate_rows(job)
-        checked = 0
-        for chunk in engine.chunked(engine.parse_rows(table, plan, len(table.headers))):
-            importer.check(chunk)
-            self._route(chunk, late=False)
-            checked += len(chunk)
-            self.progress.update(processed_rows=checked, total_rows=max(estimate, checked))
-        self._route(importer.finish_check(), late=True)
-        self.progress.update(force=True, processed_rows=checked, total_rows=checked)
+        rows = engine.parse_rows(table, plan, len(table.headers))
+        if job.mode == ImportMode.ALL_OR_NOTHING and importer.streams_writes():
+            self._check_and_write(importer, rows)
+        else:
+            self._scan(importer, rows, write=False)
         return importer
 
-    def _route(self, rows: list[engine.Row], late: bool) -> None:
+    def _scan(self, importer: engine.Importer, rows, *, write: bool) -> None:
+        """Check the rows chunk by chunk; spool the accepted records, or with `write`
+        hand them to the importer as long as no row has failed."""
+        estimate = estimate_rows(self.job)
+        checked = written = 0
+        for chunk in engine.chunked(rows):
+            importer.check(chunk)
+            accepted = self._route(chunk, late=False)
+            checked += len(chunk)
+            if not write:
+                self.records.add(accepted)
+            elif not self.log.rows:  # after a bad row nothing more is written
+                self.counts += importer.stream(accepted)
+                written += len(accepted)
+            self.progress.update(
+                processed_rows=checked, total_rows=max(estimate, checked), written_rows=written
+            )
+        late = self._route(importer.finish_check(), late=True)
+        if not write:
+            self.records.add(late)
+        elif not self.log.rows:
+            self.counts += importer.stream(late)
+        self.progress.update(force=True, processed_rows=checked, total_rows=checked)
+
+    def _check_and_write(self, importer: engine.Importer, rows) -> None:
+        """Pass 1 and the writes at once, in one transaction that is kept only if every
+        row was good: a clean file is stored while it is read (on PostgreSQL the
+        server's share then overlaps the parsing, see OrderImporter.streams_writes)."""
+        self.counts = engine.Counts()
+        with transaction.atomic():
+            with importer.writing():
+                self._scan(importer, rows, write=True)
+                if not self.log.rows:
+                    self.counts += importer.finish_write()
+            if self.log.rows or not self.job.total_rows:
+                transaction.set_rollback(True)
+                self.counts = None
+            else:
+                self.progress.update(force=True, written_rows=self.job.total_rows)
+
+    def _route(self, rows: list[engine.Row], late: bool) -> list:
+        """Log and set aside the rejected rows; returns the accepted records."""
         accepted, rejected = [], []
         for row in rows:
             if row.record is engine.PENDING:
@@ -103,11 +141,11 @@ class ImportRun:
                 rejected.append((row.number, engine.joined(row.errors), row.cells))
             elif row.record is not None:
                 accepted.append(row.record)
-        self.records.add(accepted)
         if late:
             self.late.extend(rejected)
         else:
             self.rejects.add(rejected)
+        return accepted
 
     def _conclude(self, importer: engine.Importer) -> None:
         job = self.job
@@ -138,7 +176,7 @@ class ImportRun:
                     )
             else:
                 self._save_rejects(rejects)
-        counts = self._write(importer)
+        counts = self.counts if self.counts is not None else self._write(importer)
         job.created_rows, job.updated_rows = counts.created, counts.updated
         job.unchanged_rows = counts.unchanged
         done = gettext("%(created)s records created, %(updated)s updated, %(unchanged)s unchanged.")
@@ -163,7 +201,7 @@ class ImportRun:
         """Pass 2: write the accepted records in batches inside one transaction."""
         counts = engine.Counts()
         written = 0
-        with large_page_cache(), transaction.atomic():
+        with large_page_cache(), transaction.atomic(), importer.writing():
             for batch in importer.batches(self.records):
                 counts += importer.write(batch)
                 written += len(batch)

@@ -101,6 +101,9 @@ _TIME = re.compile(
     r"(?:\s+|T|(?<=[日号]))(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2})(?:[.,](?P<f>\d{1,6}))?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?\s*"
 )
+# The form most files use ("2026-11-11 10:30", "2026-11-11T10:30:05"): read without
+# normalising the text or trying each date form; anything else takes the general path.
+_ISO_LOCAL = re.compile(r"(\d{4})-(\d\d)-(\d\d)[ T](\d\d):(\d\d)(?::(\d\d))?")
 _DAY_MONTH = re.compile(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}(?:\D.*)?")
 _SERIAL = re.compile(r"\d{5}(?:\.\d+)?")
 
@@ -284,6 +287,13 @@ def parse_datetime(value: Any, tz: str | dt.tzinfo) -> dt.datetime | None:
     saving change is rejected rather than guessed.
     """
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    if type(value) is str and (iso := _ISO_LOCAL.fullmatch(value)):
+        try:
+            wall = dt.datetime(*(int(part) for part in iso.groups(0)))
+        except ValueError:
+            pass  # February 30th, hour 25: the general path names the reason
+        else:
+            return _localise(_in_range(wall, value), zone, value)
     if isinstance(value, dt.datetime):
         _in_range(value, value)
         if value.tzinfo is not None:

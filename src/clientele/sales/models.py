@@ -58,6 +58,7 @@ class Order(TimeStampedModel):
         verbose_name=_("customer"),
         on_delete=models.PROTECT,
         related_name="orders",
+        db_index=False,  # the (customer, ordered_at) index serves it
     )
     source = models.CharField(_("source system"), max_length=40, default="manual")
     number = models.CharField(_("order number"), max_length=60)
@@ -106,14 +107,23 @@ class OrderLine(models.Model):
 
     customer_path = "order__customer__"
 
+    # No database-level foreign keys: lines are the bulk of an import, and checking two
+    # keys per line cost PostgreSQL as much as storing it (docs/decisions.md). The ORM
+    # still cascades and protects; imports name only orders they wrote and hold the
+    # products they name (OrderImporter._hold_products).
     order = models.ForeignKey(
-        Order, verbose_name=_("order"), on_delete=models.CASCADE, related_name="lines"
+        Order,
+        verbose_name=_("order"),
+        on_delete=models.CASCADE,
+        related_name="lines",
+        db_constraint=False,
     )
     product = models.ForeignKey(
         "catalog.Product",
         verbose_name=_("product"),
         on_delete=models.PROTECT,
         related_name="order_lines",
+        db_constraint=False,
     )
     quantity = models.DecimalField(
         _("quantity"),
