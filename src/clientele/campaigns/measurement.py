@@ -279,7 +279,9 @@ def measure(
         .count()
     )
     results.participated = (
-        Task.objects.filter(campaign=campaign, target__in_holdout=False)
+        # Through the targets' (campaign, customer) index: tasks of all statuses have no
+        # campaign index of their own (see Task.Meta).
+        Task.objects.filter(target__campaign=campaign, target__in_holdout=False)
         .filter(Q(reached=True) | Q(result__in=PARTICIPATING))
         .count()
     )

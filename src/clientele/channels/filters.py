@@ -13,7 +13,7 @@ class OutboxMessageFilterSet(SearchFilterSet):
     search_fields = (
         "customer__code__istartswith",
         "recipient__startswith",
-        "dedup_key__startswith",
+        "dedup_key",  # exact: the unique index serves it (no LIKE index on this table)
     )
     channel = django_filters.ChoiceFilter(choices=Channel.choices, label=_("channel"))
     status = django_filters.ChoiceFilter(choices=MessageStatus.choices, label=_("status"))

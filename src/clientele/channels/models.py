@@ -29,17 +29,22 @@ class OutboxMessage(TimeStampedModel):
 
     channel = models.CharField(_("channel"), max_length=12, choices=Channel)
     # Indexed by the (customer, channel, due_at) index below, which also serves deletes.
+    # No database-level key: a wave writes hundreds of thousands of rows, and checking each
+    # at commit took longer than writing it; the ORM cascades (docs/decisions.md).
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="outbox_messages",
         db_index=False,
+        db_constraint=False,
     )
     recipient = models.CharField(_("recipient"), max_length=254)
     subject = models.CharField(_("subject"), max_length=200, blank=True)
     body = models.TextField(_("body"), blank=True)
-    dedup_key = models.CharField(_("deduplication key"), max_length=200, unique=True)
+    # Unique by the constraint below, not unique=True, which on PostgreSQL adds a second
+    # index for LIKE searches: the largest index of the table, for a search nobody needs.
+    dedup_key = models.CharField(_("deduplication key"), max_length=200)
     # Plain ids rather than foreign keys: campaigns are built on top of the outbox, and the
     # closed loop cancels by task id without the outbox knowing what a task is.
     campaign_id = models.BigIntegerField(_("campaign"), null=True, blank=True)
@@ -74,6 +79,7 @@ class OutboxMessage(TimeStampedModel):
         ordering = ["-id"]
         verbose_name = _("outbox message")
         verbose_name_plural = _("outbox messages")
+        constraints = [models.UniqueConstraint(fields=["dedup_key"], name="outbox_dedup_key")]
         indexes = [
             # The claim query: only pending rows, in due order; partial so it stays small
             # however many millions of sent rows pile up.
@@ -242,6 +248,7 @@ class SuppressionRecord(models.Model):
         verbose_name=_("customer"),
         on_delete=models.CASCADE,
         related_name="suppressions",
+        db_constraint=False,  # written in bulk with the outbox; the ORM cascades
     )
     # Empty when the contact lost an arbitration between campaigns rather than a channel.
     channel = models.CharField(_("channel"), max_length=12, choices=Channel, blank=True)

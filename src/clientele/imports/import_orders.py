@@ -22,12 +22,12 @@ from django.db.models import Count, Sum
 from django.utils.translation import gettext_noop, ngettext
 
 from clientele.catalog.models import Product
+from clientele.core.background_copy import BackgroundCopy
 from clientele.core.models import AuditEntry
 from clientele.core.money import round_money
 from clientele.customers.models import Customer
 from clientele.sales.models import Order, OrderLine, OrderStatus, SalesChannel
 
-from .background_copy import BackgroundCopy
 from .import_engine import CHUNK, Counts, Importer, Lookup, Row, translate
 from .import_records import (
     FUTURE,
@@ -315,7 +315,7 @@ class OrderImporter(Importer):
         if connection.vendor != "postgresql":
             yield
             return
-        self._copier = BackgroundCopy()
+        self._copier = BackgroundCopy(immediate_constraints=True)
         if self._outermost:
             self._side = connections.create_connection(DEFAULT_DB_ALIAS)
             self.customers.side = self.products.side = self._side

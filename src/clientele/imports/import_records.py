@@ -13,9 +13,9 @@ from typing import Any
 from django.db import connection, models
 from django.utils.translation import gettext_noop
 
+from clientele.core.background_copy import BackgroundCopy
 from clientele.core.models import AuditEntry
 
-from .background_copy import BackgroundCopy
 from .import_engine import Counts
 
 DUPLICATE = gettext_noop("The same {what} is already on row {row} of this file.")

@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 
 from clientele.catalog.models import Product
+from clientele.core.background_copy import copy_text
 from clientele.core.models import AuditEntry
-from clientele.imports.background_copy import copy_text
 from clientele.imports.import_engine import CHUNK
 from clientele.imports.import_orders import OrderImporter
 from clientele.sales.models import Order, OrderLine

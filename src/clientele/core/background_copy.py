@@ -1,15 +1,15 @@
-"""COPY into PostgreSQL from a second thread, on the import's own connection and
+"""COPY into PostgreSQL from a second thread, on the caller's own connection and
 transaction, so the server stores one batch while Python prepares the next.
 
-Without it an order import alternated: Python built a batch (one core busy), then
-waited while PostgreSQL inserted it, updated its indexes and checked its foreign keys
-(the other core busy), and half of pass 2 was one side waiting for the other. The
-thread holds the only other use of the connection; psycopg's connection lock keeps a
-query of the main thread from interleaving with a COPY, and `wait` lets the main thread
-read what earlier batches wrote. Foreign keys are checked as each COPY runs (SET
-CONSTRAINTS ALL IMMEDIATE) instead of all at commit, so that work overlaps as well;
-an import's references were checked in pass 1, so a violation here is a real error and
-rolls the whole import back like any other.
+Without it a bulk write alternated: Python built a batch (one core busy), then waited
+while PostgreSQL inserted it and updated its indexes (the other core busy), and half of
+the time was one side waiting for the other. Order imports and campaign waves use it.
+The thread holds the only other use of the connection; psycopg's connection lock keeps
+a query of the main thread from interleaving with a COPY, and `wait` lets the main
+thread read what earlier batches wrote. Optionally foreign keys are checked as each COPY
+runs (SET CONSTRAINTS ALL IMMEDIATE) instead of all at commit, so that work overlaps as
+well; an import's references were checked before, so a violation there is a real error
+and rolls the whole import back like any other.
 """
 
 from __future__ import annotations
@@ -32,13 +32,15 @@ AHEAD = 2
 class BackgroundCopy:
     """A thread that runs COPY statements in the order they are submitted."""
 
-    def __init__(self):
+    def __init__(self, *, immediate_constraints: bool = False):
         connection.ensure_connection()
         self._raw = connection.connection
         self._jobs: queue.Queue = queue.Queue(maxsize=AHEAD)
         self._error: BaseException | None = None
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        self._immediate = immediate_constraints
+        if immediate_constraints:
+            with connection.cursor() as cursor:
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         self._thread = threading.Thread(target=self._serve, name="import-copy", daemon=True)
         self._thread.start()
 
@@ -53,8 +55,12 @@ class BackgroundCopy:
         The rows are turned into COPY text here, so the thread only sends bytes and
         never waits for the interpreter while the main thread runs Python. `tail`:
         (field, value) pairs that end every row."""
+        self.submit_text(sql, copy_text(fields, rows, tail))
+
+    def submit_text(self, sql: str, data: bytes) -> None:
+        """Queue a COPY ... FROM STDIN of rows already in COPY's text format."""
         self._raise()
-        self._jobs.put((sql, copy_text(fields, rows, tail)))
+        self._jobs.put((sql, data))
 
     def wait(self) -> None:
         """Return once every queued COPY has run; raises the first failure."""
@@ -68,6 +74,7 @@ class BackgroundCopy:
         self._thread.join()
         if not failed:
             self._raise()
+        if self._immediate and not failed:
             with connection.cursor() as cursor:
                 # Django's foreign keys are all INITIALLY DEFERRED: back to that.
                 cursor.execute("SET CONSTRAINTS ALL DEFERRED")
