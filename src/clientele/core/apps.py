@@ -9,6 +9,9 @@ class CoreConfig(AppConfig):
 
     def ready(self):
         from . import audit, navigation  # noqa: F401  (registers signal handlers, menu)
+        from .tables import cache_render_signatures
+
+        cache_render_signatures()
 
         navigation.register_menu(
             "admin",
