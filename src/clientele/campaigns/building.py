@@ -44,7 +44,7 @@ from clientele.channels.policy import (
     local_date,
 )
 from clientele.channels.services import NewMessage, _row, cancel_pending
-from clientele.core.background_copy import BackgroundCopy
+from clientele.core.background_copy import BackgroundCopy, copy_text, escape, format_values
 from clientele.customers.models import Customer
 from clientele.sales.models import VALUE_STATUSES, Order, OrderLine
 
@@ -262,23 +262,12 @@ def _analyze(model) -> None:
         cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
-def _copy_text(value: str) -> str:
-    """A text value escaped for COPY's text format."""
-    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-        value = (
-            value.replace("\\", "\\\\")
-            .replace("\t", "\\t")
-            .replace("\n", "\\n")
-            .replace("\r", "\\r")
-        )
-    return value
-
-
 def _copy_lines(table: str, columns: list[str], lines) -> None:
-    """COPY already formatted text lines (tab-separated, newline-terminated) into `table`,
-    in blocks sent from a second thread (core.background_copy): the server stores one
-    block while the next is formatted here (messages: rendered), instead of the two
-    taking turns. A million rows go in without a Python call per cell."""
+    """COPY already formatted text (items of whole tab-separated, newline-terminated
+    lines) into `table`, in blocks sent from a second thread (core.background_copy):
+    the server stores one block while the next is formatted here (messages: rendered),
+    instead of the two taking turns. A million rows go in without a call per cell."""
+    lines = iter(lines)
     quote = connection.ops.quote_name
     names = ", ".join(quote(c) for c in columns)
     sql = f"COPY {quote(table)} ({names}) FROM STDIN"
@@ -613,10 +602,10 @@ def _copy_messages(campaign, wave, rows, render, due_at) -> int:
     """The outbox rows as COPY text, one f-string per message (the per-cell adaptation
     of a generic insert cost more than the rest of the wave)."""
     columns = bulk._columns(OutboxMessage, _OUTBOX_GIVEN, connection)
-    constants = [(field, constant) for field, how, constant in columns if how == "constant"]
+    constants = tuple((field, value) for field, how, value in columns if how == "constant")
     names = [OutboxMessage._meta.get_field(name).column for name in _OUTBOX_GIVEN]
     names += [field.column for field, _constant in constants]
-    suffix = "".join("\t" + _text(constant) for _field, constant in constants)
+    suffix = "\t" + format_values(constants) if constants else ""
     due = due_at.isoformat()
     channel, number = wave.channel, wave.number
     middle = f"\t{campaign.pk}\t"
@@ -629,8 +618,8 @@ def _copy_messages(campaign, wave, rows, render, due_at) -> int:
             if not recipient:
                 raise IntegrityError(f"no recipient for task {task_id}")  # the checked path
             yield (
-                f"{channel}\t{customer_id}\t{_copy_text(recipient[:254])}\t"
-                f"{_copy_text(subject)}\t{_copy_text(body)}\t{task_id}:{number}:{channel}"
+                f"{channel}\t{customer_id}\t{escape(recipient[:254])}\t"
+                f"{escape(subject)}\t{escape(body)}\t{task_id}:{number}:{channel}"
                 f"{middle}{task_id}{tail}"
             )
 
@@ -668,36 +657,16 @@ def _record_suppressions(decision, campaign, wave, by_customer) -> int:
     return _fast_insert(SuppressionRecord, rows)
 
 
-def _text(value) -> str:
-    """A Python value as COPY text."""
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    if value is False:
-        return "f"
-    if isinstance(value, str):
-        return _copy_text(value)
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    return _copy_text(str(value))
-
-
 def _fast_insert(model, rows: list[dict]) -> int:
-    """`channels.bulk.insert` on PostgreSQL without a Python call per cell in psycopg: the
-    rows formatted as COPY text here (columns and defaults from the model's fields, as
-    bulk.insert takes them; given values of plain types: str, int, bool, date, datetime,
-    None)."""
+    """`channels.bulk.insert` on PostgreSQL without a Python call per cell in psycopg:
+    the columns and defaults as bulk.insert takes them, the rows formatted as COPY text
+    by core.background_copy."""
     columns = bulk._columns(model, rows[0].keys(), connection)
-    given = [field.attname for field, how, _constant in columns if how != "constant"]
-    suffix = "".join(
-        "\t" + _text(constant) for _field, how, constant in columns if how == "constant"
-    )
-    names = [field.column for field, how, _constant in columns if how != "constant"] + [
-        field.column for field, how, _constant in columns if how == "constant"
-    ]
-    lines = ("\t".join([_text(row[name]) for name in given]) + suffix + "\n" for row in rows)
-    _copy_lines(model._meta.db_table, names, lines)
+    given = tuple(field for field, how, _constant in columns if how != "constant")
+    tail = tuple((field, constant) for field, how, constant in columns if how == "constant")
+    names = [field.column for field in given] + [field.column for field, _constant in tail]
+    values = (tuple(row[field.attname] for field in given) for row in rows)
+    _copy_lines(model._meta.db_table, names, [copy_text(given, values, tail).decode()])
     return len(rows)
 
 

@@ -41,7 +41,7 @@ class BackgroundCopy:
         if immediate_constraints:
             with connection.cursor() as cursor:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        self._thread = threading.Thread(target=self._serve, name="import-copy", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="background-copy", daemon=True)
         self._thread.start()
 
     def submit(
@@ -113,17 +113,22 @@ _NUMBERS = (
 )
 
 
+def escape(value: str) -> str:
+    """A text value escaped for COPY's text format."""
+    return value.translate(_ESCAPES)
+
+
 def _text(value) -> str:
     if value is None:
         return "\\N"
-    return (value if type(value) is str else str(value)).translate(_ESCAPES)
+    return escape(value if type(value) is str else str(value))
 
 
 def _json(value) -> str:
     """JSON: a str is JSON text already (how record_import passes change sets)."""
     if value is None:
         return "\\N"
-    return (value if type(value) is str else json.dumps(value)).translate(_ESCAPES)
+    return escape(value if type(value) is str else json.dumps(value))
 
 
 def _plain(value) -> str:
@@ -154,6 +159,12 @@ def row_formatter(fields: tuple[models.Field, ...]) -> Callable[[tuple, str], st
     return eval(source, {"_json": _json, "_plain": _plain, "_text": _text})  # noqa: S307
 
 
+def format_values(pairs: tuple[tuple[models.Field, Any], ...]) -> str:
+    """(field, value) pairs as one tab-separated piece of a COPY line, without its end."""
+    fields = tuple(field for field, _ in pairs)
+    return row_formatter(fields)(tuple(value for _, value in pairs), "")
+
+
 def copy_text(
     fields: tuple[models.Field, ...],
     rows: Iterable[tuple],
@@ -161,9 +172,5 @@ def copy_text(
 ) -> bytes:
     """Rows as the body of a COPY ... FROM STDIN in text format; the `tail` values
     (defaults, timestamps: the same on every row) are formatted once."""
-    end = "\n"
-    if tail:
-        tail_fields = tuple(field for field, _ in tail)
-        values = tuple(value for _, value in tail)
-        end = "\t" + row_formatter(tail_fields)(values, end)
+    end = "\t" + format_values(tail) + "\n" if tail else "\n"
     return "".join(map(row_formatter(fields), rows, itertools.repeat(end))).encode()

@@ -152,10 +152,12 @@ class OrderImporter(Importer):
         self._amounts: dict[tuple, Decimal] = {}
         self._sources_stored: bool | None = None
         self.currency = settings.DEFAULT_CURRENCY  # read once: settings are a lazy object
-        self._written: dict[str, int] = {}  # spread order key -> id, once written
+        # order key -> id once written: spread orders, and every order when streaming
+        self._written: dict[str, int] = {}
         self._spread_audit: dict[int, tuple] = {}
         self._copier: BackgroundCopy | None = None
         self._ids: list[int] = []  # order ids taken from the sequence, not yet used
+        self._sequence: str | None = None  # the name of the order id sequence
         self._streaming = False  # written while checked: see streams_writes
         self._outermost = False  # the import's transaction is not inside another one
         self._side = None  # a second connection for reads while the first one copies
@@ -448,11 +450,14 @@ class OrderImporter(Importer):
         if len(self._ids) < count:
             block = max(count - len(self._ids), 50_000)
             with (self._side or connection).cursor() as cursor:
-                # The sequence's name is looked up once: per row it cost 9x the nextval.
-                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Order._meta.db_table])
-                (sequence,) = cursor.fetchone()
+                # Named once, not per row in the select list: that cost 9x the nextval.
+                if self._sequence is None:
+                    table = Order._meta.db_table
+                    cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                    (self._sequence,) = cursor.fetchone()
                 cursor.execute(
-                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [sequence, block]
+                    "SELECT nextval(%s::regclass) FROM generate_series(1, %s)",
+                    [self._sequence, block],
                 )
                 self._ids.extend(row[0] for row in cursor.fetchall())
         taken, self._ids = self._ids[:count], self._ids[count:]

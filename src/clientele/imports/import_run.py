@@ -97,22 +97,25 @@ class ImportRun:
         checked = written = 0
         for chunk in engine.chunked(rows):
             importer.check(chunk)
-            accepted = self._route(chunk, late=False)
+            written += self._accept(importer, self._route(chunk, late=False), write)
             checked += len(chunk)
-            if not write:
-                self.records.add(accepted)
-            elif not self.log.rows:  # after a bad row nothing more is written
-                self.counts += importer.stream(accepted)
-                written += len(accepted)
             self.progress.update(
                 processed_rows=checked, total_rows=max(estimate, checked), written_rows=written
             )
-        late = self._route(importer.finish_check(), late=True)
-        if not write:
-            self.records.add(late)
-        elif not self.log.rows:
-            self.counts += importer.stream(late)
+        self._accept(importer, self._route(importer.finish_check(), late=True), write)
         self.progress.update(force=True, processed_rows=checked, total_rows=checked)
+
+    def _accept(self, importer: engine.Importer, records: list, write: bool) -> int:
+        """Spool accepted records for pass 2, or with `write` hand them to the importer
+        (as long as no row has failed: after a bad row nothing more is written); returns
+        how many were handed over."""
+        if not write:
+            self.records.add(records)
+            return 0
+        if self.log.rows:
+            return 0
+        self.counts += importer.stream(records)
+        return len(records)
 
     def _check_and_write(self, importer: engine.Importer, rows) -> None:
         """Pass 1 and the writes at once, in one transaction that is kept only if every
