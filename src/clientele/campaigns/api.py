@@ -18,7 +18,7 @@ from clientele.core.api import ScopedViewSet
 from clientele.core.permissions import scope_queryset
 from clientele.customers.models import Customer
 
-from . import services, tasks
+from . import offer_view, services, tasks
 from .choices import OfferChannel, TaskResult
 from .models import Campaign, CampaignTarget, Offer, OfferAcceptance, Task, Wave
 
@@ -256,15 +256,20 @@ class OfferViewSet(ScopedViewSet):
             raise exceptions.ValidationError(
                 {"phone": [_("Give a phone, a card number or a customer code.")]}
             )
-        customer = services.find_customer(
+        customer_id = offer_view.find_customer_id(
             phone=params.get("phone", ""),
             card=params.get("card", ""),
             code=params.get("code", ""),
-            queryset=scope_queryset(Customer.objects.all(), request.user),
+            user=request.user,
         )
-        if customer is None:
+        data = None
+        if customer_id is not None:
+            data = offer_view.present(
+                customer_id, channel=params.get("channel") or None, user=request.user
+            )
+        if data is None:
             raise exceptions.NotFound(_("No customer with these details."))
-        return Response(offer_view_data(customer, params.get("channel") or None))
+        return Response(data)
 
 
 class CampaignViewSet(ScopedViewSet):
@@ -354,62 +359,6 @@ class OfferAcceptanceViewSet(ScopedViewSet):
     ordering_fields = ["id", "accepted_at"]
 
 
-def offer_view_data(customer, channel=None) -> dict:
-    """The unified offer view as JSON (plain dicts: this endpoint must be fast)."""
-    view = services.offer_view(customer, channel=channel)
-    owner = customer.owner
-    return {
-        "customer": {
-            "id": customer.pk,
-            "code": customer.code,
-            "name": customer.name,
-            "phone": customer.phone,
-            "card_number": customer.card_number,
-            "owner": str(owner) if owner else None,
-        },
-        "channel": channel,
-        "offers": [
-            {
-                "id": offer.pk,
-                "name": offer.name,
-                "description": offer.description,
-                "script": offer.script,
-                "priority": offer.priority,
-                "valid_until": offer.valid_until,
-                "budget_left": None if offer.budget_left is None else str(offer.budget_left),
-                "stock_left": offer.stock_left,
-                "per_customer_limit": offer.per_customer_limit,
-            }
-            for offer in view["offers"]
-        ],
-        "tasks": [
-            {
-                "id": task.pk,
-                "campaign_id": task.campaign_id,
-                "campaign": task.campaign.name,
-                "status": task.status,
-                "result": task.result,
-                "last_wave": task.last_wave,
-                "handed_to_store": task.handed_to_store,
-            }
-            for task in view["tasks"]
-        ],
-        "interactions": [
-            {
-                "id": item.pk,
-                "channel": item.channel,
-                "direction": item.direction,
-                "occurred_at": item.occurred_at,
-                "subject": item.subject,
-                "intent": item.intent,
-                "outcome": item.outcome,
-                "user": str(item.user) if item.user else None,
-            }
-            for item in view["interactions"]
-        ],
-    }
-
-
 class CustomerOffersView(APIView):
     """GET /api/customers/{id}/offers/: the unified offer view of one customer."""
 
@@ -420,14 +369,12 @@ class CustomerOffersView(APIView):
         responses={200: None},
     )
     def get(self, request, pk):
-        customer = (
-            scope_queryset(Customer.objects.filter(pk=pk), request.user)
-            .select_related("owner")
-            .first()
+        data = offer_view.present(
+            pk, channel=request.query_params.get("channel") or None, user=request.user
         )
-        if customer is None:
+        if data is None:
             raise exceptions.NotFound()
-        return Response(offer_view_data(customer, request.query_params.get("channel") or None))
+        return Response(data)
 
 
 routes = [

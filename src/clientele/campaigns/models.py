@@ -66,7 +66,7 @@ class OfferQuerySet(models.QuerySet):
         """Offers that may be presented now: active, inside their validity window, with
         budget and stock left for one more acceptance. The channel (a JSON list, which
         SQLite cannot search), eligibility, per-customer limits and exclusions are checked
-        per customer by services.offers_for."""
+        per customer by offer_view.Catalogue.choose."""
         at = at or timezone.now()
         return self.filter(
             Q(valid_from__isnull=True) | Q(valid_from__lte=at),

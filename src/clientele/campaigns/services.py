@@ -1,20 +1,18 @@
 """Domain operations of the campaigns, callable from pages, the API, jobs and hooks alike:
-the holdout, the offers one customer may be given (the unified offer view), accepting an
-offer, and closing a task everywhere (the closed loop).
+the holdout, accepting an offer (the offer view itself is in offer_view), finding a customer by
+phone, card or code, and closing a task everywhere (the closed loop).
 
 Limits are the database's (principle 6): an acceptance is one row under a unique
 constraint, budget and stock move by a conditional UPDATE, and a task closes by an UPDATE
 that only succeeds while it is open. Two channels acting at the same moment therefore
 produce one acceptance, one closed task and one unit of budget spent."""
 
-import json
 import logging
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from django.db import IntegrityError, connection, transaction
-from django.db.models import BooleanField, Case, Count, Exists, F, OuterRef, Q, Value, When
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -24,6 +22,7 @@ from clientele.channels.services import cancel_pending
 from clientele.customers.choices import Direction
 from clientele.customers.models import Customer, Interaction
 
+from . import offer_view
 from .choices import (
     CLOSING_RESULTS,
     INTERACTION_CHANNEL,
@@ -35,8 +34,6 @@ from .choices import (
 from .models import CampaignTarget, Offer, OfferAcceptance, Task
 
 log = logging.getLogger(__name__)
-
-RECENT_INTERACTIONS = 10
 
 # --- holdout --------------------------------------------------------------------------
 
@@ -92,215 +89,16 @@ class OfferUnavailable(Exception):
         super().__init__(str(self.messages[code]))
 
 
-def _expression_key(expression) -> str:
-    return json.dumps(expression, sort_keys=True, ensure_ascii=False)
-
-
-# The eligibility statement of a set of expressions, compiled once and reused for this
-# many seconds: compiling 100 expressions to SQL costs tens of milliseconds of Python,
-# the query itself about one. `at` inside it is the moment of compilation, so a window
-# ("spend in the last 90 days") may lag by up to this long.
-STATEMENT_SECONDS = 60
-_SENTINEL = -4_242_424_242
-_statements: dict[tuple, tuple] = {}
-
-
-@dataclass
-class CustomerFacts:
-    """What one query tells about a customer for the offer view: the eligible offers, and
-    whether any acceptance or open task exists (most customers have neither, and their
-    queries are then skipped)."""
-
-    eligible: set[int]
-    has_acceptances: bool = True
-    has_open_tasks: bool = True
-
-
-def _facts_statement(expressions: dict[str, dict], at) -> tuple:
-    """(sql, params, index of the customer id in params, expression key per column): one
-    row for one customer with two flags (any acceptance, any open task) and a boolean
-    per expression. Each expression column is the rules compiler's condition
-    (`compile_q`, which `customers_matching` filters by) evaluated on that row:
-    correlated subqueries on indexed columns, so about a millisecond for a hundred
-    expressions (wrapping each in EXISTS over `customers_matching` costs ten times that
-    in planning alone)."""
+def _meets(expression, customer_id: int, at) -> bool:
+    """Whether the customer meets an offer's eligibility; an expression the compiler
+    refuses is met by nobody (and logged), as in the offer view."""
     from clientele.segmentation import rules
 
-    annotations = {
-        "has_acceptances": Exists(OfferAcceptance.objects.filter(customer_id=OuterRef("pk"))),
-        "has_open_tasks": Exists(
-            Task.objects.filter(customer_id=OuterRef("pk"), status=TaskStatus.OPEN)
-        ),
-    }
-    keys = []
-    for key, expression in expressions.items():
-        try:
-            condition = rules.compile_q(expression, at=at)
-        except rules.RuleExpressionError as error:
-            log.warning("bad eligibility %s: %s", key, error)
-            continue
-        annotations[f"e{len(keys)}"] = Case(
-            When(condition, then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-        keys.append(key)
-    queryset = (
-        Customer.objects.filter(pk=_SENTINEL)
-        .order_by()
-        .annotate(**annotations)
-        .values_list(*annotations)
-    )
-    sql, params = queryset.query.sql_with_params()
-    params = list(params)
-    return sql, params, params.index(_SENTINEL), keys
-
-
-def customer_facts(customer_id: int, offers, *, at=None) -> CustomerFacts:
-    """The offers (of `offers`) whose eligibility the customer meets, and the two flags:
-    one query whatever the number of offers. Without `at` (now), the compiled statement
-    is reused for STATEMENT_SECONDS. An expression the compiler refuses makes its offer
-    ineligible (and is logged), never the whole view fail."""
-    everyone = {offer.pk for offer in offers if not offer.eligibility}
-    by_expression: dict[str, list[int]] = {}
-    expressions = {}
-    for offer in offers:
-        if offer.eligibility:
-            key = _expression_key(offer.eligibility)
-            by_expression.setdefault(key, []).append(offer.pk)
-            expressions[key] = offer.eligibility
-    if at is None:
-        cache_key = tuple(sorted(expressions))
-        cached = _statements.get(cache_key)
-        if cached is None or time.monotonic() - cached[0] > STATEMENT_SECONDS:
-            if len(_statements) > 64:
-                _statements.clear()
-            cached = (time.monotonic(), _facts_statement(expressions, timezone.now()))
-            _statements[cache_key] = cached
-        statement = cached[1]
-    else:
-        statement = _facts_statement(expressions, at)
-    sql, params, index, keys = statement
-    params = list(params)
-    params[index] = customer_id
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:  # no such customer
-        return CustomerFacts(eligible=set(), has_acceptances=False, has_open_tasks=False)
-    eligible = set(everyone)
-    for key, matched in zip(keys, row[2:], strict=True):
-        if matched:
-            eligible.update(by_expression[key])
-    return CustomerFacts(
-        eligible=eligible, has_acceptances=bool(row[0]), has_open_tasks=bool(row[1])
-    )
-
-
-def eligible_offer_ids(customer_id: int, offers, *, at=None) -> set[int]:
-    """The ids of `offers` whose eligibility the customer meets (see customer_facts)."""
-    return customer_facts(customer_id, offers, at=at).eligible
-
-
-_exclusion_cache: dict = {}
-
-
-def _exclusions(signature=None) -> dict[int, set[int]]:
-    """Which offers exclude which, both ways: the whole (small) pair table in one query.
-    With a `signature` (the latest change among the offers), the table read for that
-    signature is reused for STATEMENT_SECONDS: saving an offer (which the edit page and
-    the API do with its exclusions) changes the signature."""
-    if signature is not None:
-        cached = _exclusion_cache.get("pairs")
-        if cached and cached[0] == signature and time.monotonic() - cached[1] < STATEMENT_SECONDS:
-            return cached[2]
-    through = Offer.excludes.through
-    result: dict[int, set[int]] = {}
-    for a, b in through.objects.order_by().values_list("from_offer_id", "to_offer_id"):
-        result.setdefault(a, set()).add(b)
-        result.setdefault(b, set()).add(a)
-    if signature is not None:
-        _exclusion_cache["pairs"] = (signature, time.monotonic(), result)
-    return result
-
-
-_offer_cache: dict[int, Offer] = {}
-
-
-def clear_caches() -> None:
-    """Forget the per-process caches (offers, exclusions, eligibility statements)."""
-    _offer_cache.clear()
-    _exclusion_cache.clear()
-    _statements.clear()
-
-
-def presentable_offers(at=None) -> list[Offer]:
-    """The presentable offers, best first, in one light query (ids, change times and the
-    budget and stock counters); the rest of each offer (texts, eligibility) is kept per
-    process and read again whenever the offer changed (every save and every acceptance
-    sets updated_at). Budget, stock, validity and `active` are always the database's
-    current values."""
-    rows = list(
-        Offer.objects.presentable(at or timezone.now())
-        .order_by("-priority", "name", "id")
-        .values_list("id", "updated_at", "spent", "used")
-    )
-    stale = [
-        pk
-        for pk, changed, *_rest in rows
-        if getattr(_offer_cache.get(pk), "updated_at", None) != changed
-    ]
-    if stale:
-        if len(_offer_cache) > 2000:
-            _offer_cache.clear()
-        for offer in Offer.objects.filter(pk__in=stale):
-            _offer_cache[offer.pk] = offer
-    offers = []
-    for pk, changed, spent, used in rows:
-        # A shallow copy of the cached instance (copy.copy of a model is far slower).
-        offer = Offer.__new__(Offer)
-        offer.__dict__.update(_offer_cache[pk].__dict__)
-        offer.updated_at, offer.spent, offer.used = changed, spent, used
-        offers.append(offer)
-    return offers
-
-
-def offers_for(
-    customer, *, channel: str | None = None, at=None, facts=None, presentable=None
-) -> list[Offer]:
-    """The offers to present to one customer, best first: presentable (active, valid, with
-    budget and stock left), allowed on `channel`, eligible, under the customer's limit,
-    and not excluded by an offer the customer took or a better one listed before it.
-    Two queries (offers, customer facts), three when the customer took offers before.
-    `presentable` and `facts` pass in what the caller already read."""
-    customer_id = getattr(customer, "pk", customer)
-    if presentable is None:
-        presentable = [offer for offer in presentable_offers(at) if offer.allows(channel)]
-    offers = presentable
-    if not offers:
-        return []
-    facts = facts or customer_facts(customer_id, offers, at=at)
-    taken = {}
-    if facts.has_acceptances:
-        taken = dict(
-            OfferAcceptance.objects.filter(customer_id=customer_id)
-            .order_by()
-            .values("offer_id")
-            .annotate(n=Count("id"))
-            .values_list("offer_id", "n")
-        )
-    signature = (len(offers), max(offer.updated_at for offer in offers)) if at is None else None
-    exclusions = _exclusions(signature)
-    blocked: set[int] = set()
-    for offer_id in taken:
-        blocked |= exclusions.get(offer_id, set())
-    chosen = []
-    for offer in offers:
-        if offer.pk not in facts.eligible or offer.pk in blocked:
-            continue
-        if taken.get(offer.pk, 0) >= offer.per_customer_limit:
-            continue
-        chosen.append(offer)
-        blocked |= exclusions.get(offer.pk, set())
-    return chosen
+    try:
+        return rules.matches(expression, customer_id, at=at)
+    except rules.RuleExpressionError as error:
+        log.warning("bad eligibility of an offer: %s", error)
+        return False
 
 
 def _check_available(offer: Offer, customer_id: int, channel: str, at) -> int:
@@ -310,7 +108,7 @@ def _check_available(offer: Offer, customer_id: int, channel: str, at) -> int:
         raise OfferUnavailable("not_presentable")
     if not offer.allows(channel):
         raise OfferUnavailable("channel")
-    if offer.pk not in eligible_offer_ids(customer_id, [offer], at=at):
+    if offer.eligibility and not _meets(offer.eligibility, customer_id, at):
         raise OfferUnavailable("not_eligible")
     taken = dict(
         OfferAcceptance.objects.filter(customer_id=customer_id)
@@ -322,7 +120,7 @@ def _check_available(offer: Offer, customer_id: int, channel: str, at) -> int:
     if taken.get(offer.pk, 0) >= offer.per_customer_limit:
         raise OfferUnavailable("limit")
     others = set(taken) - {offer.pk}
-    exclusions = _exclusions() if others else {}
+    exclusions = offer_view.exclusion_pairs() if others else {}
     if any(offer.pk in exclusions.get(o, set()) for o in others):
         raise OfferUnavailable("excluded")
     return taken.get(offer.pk, 0)
@@ -495,7 +293,11 @@ def record_result(task, outcome: CallResult, *, channel: str, user=None, at=None
     if result == TaskResult.ACCEPTED:
         offered = set(task.campaign.offers.values_list("pk", flat=True))
         offer = outcome.offer or next(
-            (o for o in offers_for(task.customer_id, channel=channel, at=at) if o.pk in offered),
+            (
+                o
+                for o in offer_view.offers_for(task.customer_id, channel=channel, at=at)
+                if o.pk in offered
+            ),
             None,
         )
         if offer is None:
@@ -663,31 +465,3 @@ def phone_variants(text: str) -> list[str]:
     elif len(number) == 11 and number.startswith("1"):
         variants.add("+86" + number)
     return sorted(v for v in variants if v)
-
-
-def offer_view(customer, *, channel: str | None = None, at=None) -> dict:
-    """What a store clerk or hotline agent sees for one customer: the eligible offers with
-    scripts (best first), the open tasks, and the last interactions. Three queries for
-    a customer without acceptances or open tasks (offers, customer facts, interactions),
-    once the offers' texts and the statement are cached (see presentable_offers and
-    customer_facts); one more for each of the two when there are some."""
-    offers = [offer for offer in presentable_offers(at) if offer.allows(channel)]
-    facts = customer_facts(customer.pk, offers, at=at)
-    tasks = []
-    if facts.has_open_tasks:
-        tasks = list(
-            Task.objects.filter(customer_id=customer.pk, status=TaskStatus.OPEN)
-            .select_related("campaign")
-            .order_by("-campaign__priority", "id")
-        )
-    interactions = list(
-        Interaction.objects.filter(customer_id=customer.pk)
-        .select_related("user")
-        .order_by("-occurred_at", "-id")[:RECENT_INTERACTIONS]
-    )
-    return {
-        "customer": customer,
-        "offers": offers_for(customer, channel=channel, at=at, facts=facts, presentable=offers),
-        "tasks": tasks,
-        "interactions": interactions,
-    }

@@ -2,16 +2,18 @@
 the customer's open tasks in campaigns that stop on it and marks the targets (holdout
 included) responded or converted. Each hook costs one indexed query when the customer is
 in no active campaign. Bulk paths (imports, the dispatcher) send no signals: they call
-services.close_for_customers with their customer ids instead."""
+services.close_for_customers with their customer ids instead. One more hook keeps the
+offer view's per-process offers honest when only the exclusions change."""
 
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 
 from clientele.customers.models import Interaction
 from clientele.sales.models import Order
 
 from .choices import CampaignStatus, StopCondition
-from .models import CampaignTarget
+from .models import CampaignTarget, Offer
 
 
 def _in_active_campaign(customer_id) -> bool:
@@ -44,3 +46,13 @@ def interaction_saved(sender, instance, created, raw=False, **kwargs):
     close_for_customers(
         [instance.customer_id], StopCondition.VISIT, at=instance.occurred_at, channel=""
     )
+
+
+@receiver(m2m_changed, sender=Offer.excludes.through, dispatch_uid="campaigns-offer-exclusions")
+def exclusions_changed(sender, instance, action, pk_set, **kwargs):
+    """A change of exclusions touches the offers' change time: the offer view keeps the
+    offers per process and reads them again when that time (among others) moves."""
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    ids = {instance.pk} | set(pk_set or ())
+    Offer.objects.filter(pk__in=ids).update(updated_at=timezone.now())

@@ -14,11 +14,13 @@ from clientele.channels.choices import Channel, MessageStatus
 from clientele.channels.models import OutboxMessage
 from clientele.core import permissions
 from clientele.core.views import ModelViews, scoped_object
+from clientele.customers.choices import InteractionChannel
 from clientele.customers.models import Customer
 
 from . import filters, forms, services, tables, tasks
-from .choices import TaskStatus
+from .choices import TaskResult, TaskStatus
 from .models import Campaign, CampaignTarget, Offer, OfferAcceptance, Task, Wave
+from .offer_view import present as present_offers
 
 
 class OfferViews(ModelViews):
@@ -198,8 +200,13 @@ def _lookup(request, data):
 
 def _panel_context(request, customer, channel):
     context = {"searched": True, "customer": None, "channel": channel}
-    if customer is not None:
-        context |= services.offer_view(customer, channel=channel or None)
+    data = None if customer is None else present_offers(customer.pk, channel=channel or None)
+    if data is not None:
+        for task in data["tasks"]:
+            task["result_label"] = TaskResult(task["result"]).label if task["result"] else ""
+        for item in data["interactions"]:
+            item["channel_label"] = InteractionChannel(item["channel"]).label
+        context |= data
         context["can_accept"] = request.user.has_perm("campaigns.add_offeracceptance")
     return context
 

@@ -133,6 +133,14 @@ def customer_scope_q(user, prefix: str) -> Q | None:
     return q
 
 
+def customer_in_scope(user, owner_id, team_id) -> bool:
+    """customer_scope_q for one customer whose owner and team are already read (the offer
+    view reads them with everything else in one statement)."""
+    if user.is_superuser or user.role != Role.ACCOUNT_MANAGER:
+        return True
+    return owner_id == user.pk or bool(user.team_id and team_id == user.team_id)
+
+
 def scope_queryset(queryset, user):
     """Restrict a queryset to the rows the user may see. A model that belongs to a customer
     declares `customer_path` ('' for Customer itself, 'customer__' for its children)."""

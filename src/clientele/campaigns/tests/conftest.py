@@ -47,11 +47,11 @@ def campaign_grants(monkeypatch):
 def fresh_caches():
     """Each test starts without the offer view's per-process caches (ids are reused
     between tests)."""
-    from clientele.campaigns import services
+    from clientele.campaigns import offer_view
 
-    services.clear_caches()
+    offer_view.clear_caches()
     yield
-    services.clear_caches()
+    offer_view.clear_caches()
 
 
 @pytest.fixture

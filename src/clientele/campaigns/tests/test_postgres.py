@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from clientele.campaigns import building, services
+from clientele.campaigns import building, offer_view, services
 from clientele.campaigns.models import Campaign, Offer, OfferAcceptance, Task, Wave
 from clientele.channels.models import OutboxMessage
 from clientele.core.testing import only_on_postgres
@@ -112,7 +112,7 @@ def test_racing_for_the_last_of_a_budget_never_overspends(policy, make_customers
     offer.refresh_from_db()
     assert offer.spent == Decimal("75") and offer.used == 3
     assert OfferAcceptance.objects.count() == 3
-    assert services.offers_for(ids[0]) == []
+    assert offer_view.offers_for(ids[0]) == []
 
 
 def test_concurrent_api_requests(policy, make_customers, users):

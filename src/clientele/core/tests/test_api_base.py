@@ -36,6 +36,21 @@ class TestToken:
         world.analyst.auth_token.delete()
         assert api.get("/api/customers/").status_code == 401
 
+    @pytest.mark.parametrize("key", ["abc';--", "a\x00b", "x" * 300, "%s"])
+    def test_a_malformed_token_is_refused_not_an_error(self, world, key):
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        response = client.get("/api/customers/")
+        assert response.status_code == 401
+        assert response.json()["detail"] == "Invalid token."
+
+    def test_the_token_signs_in_the_whole_user(self, world, api_client_for):
+        """The token's user is read with every field (role, team): an account manager
+        signed in by token still sees only their own team's customers."""
+        response = api_client_for("account_manager").get("/api/customers/", {"page_size": 500})
+        codes = {row["code"] for row in response.json()["results"]}
+        assert codes and all(code.startswith("A-") for code in codes)
+
     def test_an_inactive_user_is_refused(self, world, api_client_for):
         api = api_client_for("analyst")
         world.analyst.is_active = False
