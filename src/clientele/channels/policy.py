@@ -39,6 +39,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from clientele.core.id_arrays import id_array, int_columns
 from clientele.customers.choices import ConsentStatus
 from clientele.customers.models import Consent, Customer
 
@@ -111,10 +112,7 @@ def _unique_ids(customer_ids) -> np.ndarray:
 
 
 def _ids(queryset, field_name: str = "customer_id") -> np.ndarray:
-    return np.fromiter(
-        queryset.order_by().values_list(field_name, flat=True).iterator(chunk_size=20000),
-        dtype=np.int64,
-    )
+    return id_array(queryset, field_name)
 
 
 def _subset(queryset, field_name: str, ids: np.ndarray):
@@ -395,12 +393,30 @@ def admit(messages, at: datetime.datetime | None = None) -> AdmissionResult:
 @dataclass
 class ArbitrationResult:
     """(customer id, campaign id) pairs: who contacts the customer on the day, who waits
-    for a later day, who was dropped."""
+    for a later day, who was dropped; as n x 2 arrays (`*_pairs`, what set-based callers
+    use) and as lists of tuples."""
 
     day: datetime.date
-    winners: list[tuple[int, int]]
-    waiting: list[tuple[int, int]]
-    dropped: list[tuple[int, int]]
+    winner_pairs: np.ndarray
+    waiting_pairs: np.ndarray
+    dropped_pairs: np.ndarray
+
+    @staticmethod
+    def _tuples(pairs: np.ndarray) -> list[tuple[int, int]]:
+        # tolist() gives Python ints in one call; a tuple per pair keeps the type.
+        return list(map(tuple, pairs.tolist()))
+
+    @property
+    def winners(self) -> list[tuple[int, int]]:
+        return self._tuples(self.winner_pairs)
+
+    @property
+    def waiting(self) -> list[tuple[int, int]]:
+        return self._tuples(self.waiting_pairs)
+
+    @property
+    def dropped(self) -> list[tuple[int, int]]:
+        return self._tuples(self.dropped_pairs)
 
     @property
     def retry_on(self) -> datetime.date:
@@ -412,7 +428,15 @@ def _pairs_in(pairs: np.ndarray, others: np.ndarray) -> np.ndarray:
     """Mask of the rows of `pairs` (n x 2) that appear among the rows of `others`."""
     if pairs.size == 0 or others.size == 0:
         return np.zeros(len(pairs), dtype=bool)
-    _unique, labels = np.unique(np.vstack([pairs, others]), axis=0, return_inverse=True)
+    both = np.vstack([pairs, others])
+    low, high = both.min(axis=0), both.max(axis=0)
+    span = int(high[1] - low[1]) + 1
+    if low.min() >= 0 and (int(high[0]) + 1) * span < 2**62:
+        # Each pair as one integer (exact while it fits): np.isin on a million keys takes
+        # a tenth of the time np.unique(axis=0) takes on the pairs.
+        keys = both[:, 0] * span + (both[:, 1] - low[1])
+        return np.isin(keys[: len(pairs)], keys[len(pairs) :])
+    _unique, labels = np.unique(both, axis=0, return_inverse=True)
     labels = labels.reshape(-1)
     return np.isin(labels[: len(pairs)], labels[len(pairs) :])
 
@@ -441,7 +465,10 @@ def arbitrate(
     day = day or local_date(timezone.now())
     rows = np.asarray(list(candidates) if not hasattr(candidates, "shape") else candidates)
     rows = rows.astype(np.int64).reshape(-1, 3)
-    empty = ArbitrationResult(day=day, winners=[], waiting=[], dropped=[])
+    nothing = np.empty((0, 2), dtype=np.int64)
+    empty = ArbitrationResult(
+        day=day, winner_pairs=nothing, waiting_pairs=nothing, dropped_pairs=nothing
+    )
     if rows.size == 0:
         return empty
     # One row per (customer, campaign), keeping the campaign's highest priority.
@@ -459,10 +486,11 @@ def arbitrate(
         "customer_id",
         customers,
     )
-    incumbents = np.array(
-        list(incumbents_qs.order_by().values_list("customer_id", "campaign_id").distinct()),
-        dtype=np.int64,
-    ).reshape(-1, 2)
+    incumbents = int_columns(
+        incumbents_qs.values_list("customer_id", "campaign_id").distinct(),
+        "customer_id",
+        "campaign_id",
+    )
     already = _pairs_in(rows[:, :2], incumbents)
     # Places left per candidate customer: the daily maximum minus campaigns already there.
     taken = np.zeros(rows.shape[0], dtype=np.int64)
@@ -488,9 +516,9 @@ def arbitrate(
     waits = np.isin(losers[:, 1], np.fromiter(waiting_campaigns, dtype=np.int64))
     result = ArbitrationResult(
         day=day,
-        winners=[tuple(map(int, pair)) for pair in winners],
-        waiting=[tuple(map(int, pair)) for pair in losers[waits]],
-        dropped=[tuple(map(int, pair)) for pair in losers[~waits]],
+        winner_pairs=winners,
+        waiting_pairs=losers[waits],
+        dropped_pairs=losers[~waits],
     )
     if record and losers.size:
         at = timezone.now()

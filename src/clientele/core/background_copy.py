@@ -115,7 +115,11 @@ _NUMBERS = (
 
 def escape(value: str) -> str:
     """A text value escaped for COPY's text format."""
-    return value.translate(_ESCAPES)
+    # Most values need nothing, and str.translate is slow on non-ASCII text (5 us for a
+    # 100-character Chinese SMS, against 0.1 us for these four searches).
+    if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
+        return value.translate(_ESCAPES)
+    return value
 
 
 def _text(value) -> str:
