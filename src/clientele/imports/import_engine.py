@@ -178,6 +178,11 @@ class Spool:
         self._file.close()
 
 
+class StreamingRefused(Exception):
+    """Writing while checking is no longer possible for this file (see
+    Importer.begin_streaming); nothing was written."""
+
+
 class ErrorLog:
     """Counts every error and keeps the first `MAX_ERRORS_KEPT` for the job page."""
 
@@ -390,6 +395,11 @@ class Importer:
 
     def stream(self, records: list) -> Counts:
         raise NotImplementedError
+
+    def begin_streaming(self) -> None:
+        """Called first inside the transaction that writes while checking: raise
+        StreamingRefused if what made streams_writes say yes no longer holds (another
+        import got there first); the rows then take the two passes."""
 
     def writing(self) -> AbstractContextManager:
         """Entered around pass 2, inside its transaction: what the writes need set up."""

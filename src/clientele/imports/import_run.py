@@ -85,9 +85,13 @@ class ImportRun:
         plan = engine.parsing_plan(schema_for(job.kind), match.mapping, table.headers, zone)
         rows = engine.parse_rows(table, plan, len(table.headers))
         if job.mode == ImportMode.ALL_OR_NOTHING and importer.streams_writes():
-            self._check_and_write(importer, rows)
-        else:
-            self._scan(importer, rows, write=False)
+            try:
+                self._check_and_write(importer, rows)
+                return importer
+            except engine.StreamingRefused:
+                # Another import of the same source committed first: two passes.
+                self.counts = None
+        self._scan(importer, rows, write=False)
         return importer
 
     def _scan(self, importer: engine.Importer, rows, *, write: bool) -> None:
@@ -123,6 +127,7 @@ class ImportRun:
         server's share then overlaps the parsing, see OrderImporter.streams_writes)."""
         self.counts = engine.Counts()
         with transaction.atomic():
+            importer.begin_streaming()
             with importer.writing():
                 self._scan(importer, rows, write=True)
                 if not self.log.rows:

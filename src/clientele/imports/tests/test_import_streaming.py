@@ -155,3 +155,57 @@ def test_an_import_in_its_own_transaction_reads_through_a_second_connection(
     assert Order.objects.get(number="SO1").total == Decimal("4.50")
     ids = sorted(Order.objects.values_list("pk", flat=True))
     assert len(set(ids)) == len(ids)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_first_loads_of_one_new_source_at_once(run_import, customers, products, monkeypatch):
+    """The second waits for the first (a lock on the source), finds its orders stored
+    and takes the two passes: both succeed, the overlap is updated, nothing is doubled."""
+    import threading
+    import time
+
+    from clientele.core.testing import only_on_postgres
+
+    only_on_postgres()
+    when = yesterday()
+    first = [HEADER, *filler(50, when)]
+    second = [
+        HEADER,
+        *[[f"F{i:05d}", "C001", when, "paid", "SKU1", "2", "2"] for i in range(25, 75)],
+    ]
+    first_streaming, second_started = threading.Event(), threading.Event()
+    original = OrderImporter.stream
+
+    def stream(self, records):
+        if not first_streaming.is_set():
+            first_streaming.set()
+            second_started.wait(10)
+            time.sleep(0.5)  # the second reaches the source's lock meanwhile
+        return original(self, records)
+
+    monkeypatch.setattr(OrderImporter, "stream", stream)
+    jobs = {}
+
+    def load(name, rows, after=None):
+        try:
+            if after is not None:
+                after.wait(10)
+                second_started.set()
+            jobs[name] = run_import("orders", rows, source="shop-b")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=load, args=("first", first)),
+        threading.Thread(target=load, args=("second", second, first_streaming)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert jobs["first"].status == "succeeded", jobs["first"].message
+    assert jobs["second"].status == "succeeded", jobs["second"].message
+    assert (jobs["second"].created_rows, jobs["second"].updated_rows) == (25, 25)
+    assert Order.objects.filter(source="shop-b").count() == 75
+    assert OrderLine.objects.filter(order__source="shop-b", quantity=2).count() == 50
