@@ -365,6 +365,8 @@ def offers_for(customer, *, channel: str | None = None, at=None) -> list[Offer]:
 def present(customer_id: int, *, channel: str | None = None, user=None, at=None) -> dict | None:
     """The offer view of one customer as plain data (what the API returns as JSON), or
     None if there is no such customer or `user` may not see them."""
+    if not 0 < customer_id < 2**63:  # no such id; the database would refuse the number
+        return None
     current, row = _facts(customer_id, at)
     if row is None:
         return None

@@ -75,6 +75,8 @@ def test_lookup_finds_the_second_phone_too(built, world, api_client_for):
 
 def test_api_lookup_errors(built, api_client_for):
     client = api_client_for("service_agent")
+    assert client.get("/api/customers/99999999999999999999/offers/").status_code == 404
+    assert client.get("/api/customers/0/offers/").status_code == 404
     assert client.get("/api/offers/lookup/").status_code == 400
     assert client.get("/api/offers/lookup/", {"phone": "+1000"}).status_code == 404
 
