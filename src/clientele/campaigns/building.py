@@ -205,17 +205,13 @@ class BuildResult:
         return self
 
 
-def _id_array(queryset, field_name="pk") -> np.ndarray:
-    return id_array(queryset, field_name)
-
-
 def add_targets(campaign: Campaign, customers, *, at=None) -> BuildResult:
     """Make the customers of `customers` (a queryset) targets of the campaign, those
     already targeted left alone; the holdout drawn per (campaign, customer); a task for
     each new treated target, assigned to the customer's account manager."""
     at = at or timezone.now()
-    ids = np.unique(_id_array(customers))
-    existing = _id_array(CampaignTarget.objects.filter(campaign=campaign), "customer_id")
+    ids = np.unique(id_array(customers))
+    existing = id_array(CampaignTarget.objects.filter(campaign=campaign), "customer_id")
     new = np.setdiff1d(ids, existing, assume_unique=True)
     result = BuildResult()
     if new.size == 0:
@@ -606,14 +602,21 @@ _OUTBOX_GIVEN = (
 )
 
 
+def _copy_layout(model, given: tuple[str, ...]) -> tuple[list[str], str]:
+    """For COPY lines that start with the `given` fields' values in that order: the
+    column names, and the text that ends every line before its newline (the other
+    columns' defaults and timestamps, as `channels.bulk.insert` fills them)."""
+    columns = bulk._columns(model, given, connection)
+    constants = tuple((field, value) for field, how, value in columns if how == "constant")
+    names = [model._meta.get_field(name).column for name in given]
+    names += [field.column for field, _value in constants]
+    return names, ("\t" + format_values(constants) if constants else "")
+
+
 def _copy_messages(campaign, wave, rows, render, due_at) -> int:
     """The outbox rows as COPY text, one f-string per message (the per-cell adaptation
     of a generic insert cost more than the rest of the wave)."""
-    columns = bulk._columns(OutboxMessage, _OUTBOX_GIVEN, connection)
-    constants = tuple((field, value) for field, how, value in columns if how == "constant")
-    names = [OutboxMessage._meta.get_field(name).column for name in _OUTBOX_GIVEN]
-    names += [field.column for field, _constant in constants]
-    suffix = "\t" + format_values(constants) if constants else ""
+    names, suffix = _copy_layout(OutboxMessage, _OUTBOX_GIVEN)
     due = due_at.isoformat()
     channel, number = wave.channel, wave.number
     middle = f"\t{campaign.pk}\t"
@@ -659,13 +662,10 @@ def _record_suppressions(decision, campaign, wave, by_customer) -> int:
             for customer_id in ids
         ]
         return bulk.insert(SuppressionRecord, rows)
-    given = ("customer_id", "task_id", "dedup_key", "channel", "reason", "action")
-    given += ("retry_on", "at", "campaign_id")
-    columns = bulk._columns(SuppressionRecord, given, connection)
-    tail = tuple((field, value) for field, how, value in columns if how == "constant")
-    names = [SuppressionRecord._meta.get_field(name).column for name in given]
-    names += [field.column for field, _value in tail]
-    end = ("\t" + format_values(tail) if tail else "") + "\n"
+    # The columns in the order of the line below.
+    order = ("customer_id", "task_id", "dedup_key", "channel", "reason", "action", "retry_on")
+    names, suffix = _copy_layout(SuppressionRecord, (*order, "at", "campaign_id"))
+    end = suffix + "\n"
     key_end = f":{wave.number}:{wave.channel}"
     lines = []
     for reason, ids, action, retry in _suppression_groups(decision, retry_on):

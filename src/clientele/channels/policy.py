@@ -111,10 +111,6 @@ def _unique_ids(customer_ids) -> np.ndarray:
     return ids[np.sort(first)]
 
 
-def _ids(queryset, field_name: str = "customer_id") -> np.ndarray:
-    return id_array(queryset, field_name)
-
-
 def _subset(queryset, field_name: str, ids: np.ndarray):
     """Filter by the ids when they are few; otherwise read the whole set once."""
     if len(ids) <= SMALL_SET:
@@ -186,18 +182,22 @@ def check_contact(
     if marketing:
         consents = Consent.objects.filter(channel=CONSENT_CHANNEL[channel])
         opted_out = consents.filter(status=ConsentStatus.OPTED_OUT)
-        drop(SuppressionReason.OPTED_OUT, _ids(_subset(opted_out, "customer_id", keep)))
+        drop(
+            SuppressionReason.OPTED_OUT,
+            id_array(_subset(opted_out, "customer_id", keep), "customer_id"),
+        )
         if policy.require_opt_in:
-            opted_in = _ids(
-                _subset(consents.filter(status=ConsentStatus.OPTED_IN), "customer_id", keep)
+            opted_in = id_array(
+                _subset(consents.filter(status=ConsentStatus.OPTED_IN), "customer_id", keep),
+                "customer_id",
             )
             drop(SuppressionReason.NO_CONSENT, keep[~np.isin(keep, opted_in)])
         dnd = Customer.objects.filter(do_not_disturb=True)
-        drop(SuppressionReason.DO_NOT_DISTURB, _ids(_subset(dnd, "id", keep), "id"))
+        drop(SuppressionReason.DO_NOT_DISTURB, id_array(_subset(dnd, "id", keep), "id"))
     address = ADDRESS_FIELD.get(channel)
     if address:
         missing = Customer.objects.filter(**{address: ""})
-        drop(SuppressionReason.NO_ADDRESS, _ids(_subset(missing, "id", keep), "id"))
+        drop(SuppressionReason.NO_ADDRESS, id_array(_subset(missing, "id", keep), "id"))
     rule = policy.rule_for(channel)
     if marketing:
         contacts = OutboxMessage.objects.filter(marketing=True, status__in=LIVE)
@@ -231,7 +231,7 @@ def _over_cap(contacts, keep: np.ndarray, send_at, window_days: int, cap: int) -
         .annotate(contacts=Count("id"))
         .filter(contacts__gte=cap)
     )
-    return _ids(crowded)
+    return id_array(crowded, "customer_id")
 
 
 def _over_capacity(rule, keep: np.ndarray, send_at) -> np.ndarray:
