@@ -54,8 +54,10 @@ class _Compiled:
         params: list,
         positions: list[int],
         prepare_text: str | None,
+        compiler,
         converters: dict,
     ):
+        self.compiler = compiler
         self.converters = converters
         self.sql = sql
         self.params = params
@@ -118,7 +120,7 @@ class PreparedQuery:
                 prepare_text = self._prepare_text(connection, sql, params, slots)
             except Exception as error:  # a parameter psycopg cannot write as a literal
                 log.warning("%s: not prepared (%s)", self.purpose, error)
-        return _Compiled(self.purpose, sql, params, positions, prepare_text, converters)
+        return _Compiled(self.purpose, sql, params, positions, prepare_text, compiler, converters)
 
     def _prepare_text(self, connection, sql: str, params: list, slots: list) -> str | None:
         """The statement with its constants as literals (quoted by psycopg itself) and $n
@@ -166,18 +168,8 @@ class PreparedQuery:
                 cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
-            rows = [self._convert(row, compiled.converters, connection) for row in rows]
+            rows = list(map(tuple, compiled.compiler.apply_converters(rows, compiled.converters)))
         return rows
-
-    @staticmethod
-    def _convert(row, converters, connection) -> tuple:
-        values = list(row)
-        for position, (functions, expression) in converters.items():
-            value = values[position]
-            for function in functions:
-                value = function(value, expression, connection)
-            values[position] = value
-        return tuple(values)
 
     def first(self, *values) -> tuple | None:
         """The first row, or None."""
