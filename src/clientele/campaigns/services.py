@@ -1,6 +1,6 @@
 """Domain operations of the campaigns, callable from pages, the API, jobs and hooks alike:
-the holdout, accepting an offer (the offer view itself is in offer_view), finding a customer by
-phone, card or code, and closing a task everywhere (the closed loop).
+the holdout, accepting an offer (the offer view itself, and finding a customer by phone,
+card or code, are in offer_view), and closing a task everywhere (the closed loop).
 
 Limits are the database's (principle 6): an acceptance is one row under a unique
 constraint, budget and stock move by a conditional UPDATE, and a task closes by an UPDATE
@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from clientele.channels.services import cancel_pending
 from clientele.customers.choices import Direction
-from clientele.customers.models import Customer, Interaction
+from clientele.customers.models import Interaction
 
 from . import offer_view
 from .choices import (
@@ -427,41 +427,3 @@ def close_imported(kind: str, *, since, at=None) -> int:
         return 0
     customer_ids = list(ids.order_by().values_list("customer_id", flat=True).distinct())
     return close_for_customers(customer_ids, condition, at=at)
-
-
-# --- the unified offer view ---------------------------------------------------------------
-
-
-def find_customer(*, phone: str = "", card: str = "", code: str = "", queryset=None):
-    """The customer with this phone, membership card or code (indexed columns), within
-    `queryset` (a user's scope) if given; None if there is none. A phone shared by
-    several customers gives the most recently created."""
-    queryset = Customer.objects.all() if queryset is None else queryset
-    if code:
-        queryset = queryset.filter(code=code.strip())
-    elif card:
-        queryset = queryset.filter(card_number=card.strip())
-    elif phone:
-        numbers = phone_variants(phone)
-        queryset = queryset.filter(Q(phone__in=numbers) | Q(phone2__in=numbers))
-    else:
-        return None
-    return queryset.select_related("owner").order_by("-id").first()
-
-
-def phone_variants(text: str) -> list[str]:
-    """The stored forms a number typed at the counter may have: separators dropped as
-    the importer drops them ("138 0013-8000" -> "13800138000"), and a mainland mobile with
-    and without the +86 prefix."""
-    from clientele.imports.parsing import ParseError, parse_phone
-
-    try:
-        number = parse_phone(text) or ""
-    except ParseError:
-        number = text.strip()
-    variants = {text.strip(), number}
-    if number.startswith("+86"):
-        variants.add(number[3:])
-    elif len(number) == 11 and number.startswith("1"):
-        variants.add("+86" + number)
-    return sorted(v for v in variants if v)

@@ -20,6 +20,7 @@ from clientele.customers.models import Customer
 from . import filters, forms, services, tables, tasks
 from .choices import TaskResult, TaskStatus
 from .models import Campaign, CampaignTarget, Offer, OfferAcceptance, Task, Wave
+from .offer_view import find_customer_id
 from .offer_view import present as present_offers
 
 
@@ -185,22 +186,24 @@ def task_result(request, pk):
 
 
 def _lookup(request, data):
+    """The lookup form and the id of the customer it finds in the user's scope."""
     form = forms.LookupForm(data)
-    customer = None
+    customer_id = None
     if form.is_valid():
-        visible = permissions.scope_queryset(Customer.objects.all(), request.user)
-        customer = services.find_customer(
+        customer_id = find_customer_id(
             phone=form.cleaned_data["phone"],
             card=form.cleaned_data["card"],
             code=form.cleaned_data["code"],
-            queryset=visible,
+            user=request.user,
         )
-    return form, customer
+    return form, customer_id
 
 
-def _panel_context(request, customer, channel):
+def _panel_context(request, customer_id, channel):
     context = {"searched": True, "customer": None, "channel": channel}
-    data = None if customer is None else present_offers(customer.pk, channel=channel or None)
+    data = None
+    if customer_id is not None:
+        data = present_offers(customer_id, channel=channel or None, user=request.user)
     if data is not None:
         for task in data["tasks"]:
             task["result_label"] = TaskResult(task["result"]).label if task["result"] else ""
@@ -219,19 +222,17 @@ def offer_view(request):
     permissions.require_perm(request.user, Offer, permissions.VIEW)
     permissions.require_perm(request.user, Customer, permissions.VIEW)
     data = request.GET if any(request.GET.get(k) for k in ("phone", "card", "code")) else None
-    form, customer = _lookup(request, data)
+    form, customer_id = _lookup(request, data)
     if "customer" in request.GET and data is None:
         try:
-            customer = permissions.scope_queryset(
-                Customer.objects.filter(pk=int(request.GET["customer"])), request.user
-            ).first()
+            customer_id = int(request.GET["customer"])
         except ValueError:
-            customer = None
+            customer_id = None
         data = request.GET
     channel = request.GET.get("channel", "store")
     context = {"form": form or forms.LookupForm()}
     if data is not None:
-        context |= _panel_context(request, customer, channel)
+        context |= _panel_context(request, customer_id, channel)
     if request.htmx:
         return render(request, "campaigns/_offer_panel.html", context)
     return render(request, "campaigns/offer_view.html", context)
@@ -254,7 +255,7 @@ def offer_accept(request, customer_pk):
             error = str(problem)
     else:
         error = "; ".join(str(e) for errs in form.errors.values() for e in errs)
-    context = _panel_context(request, customer, channel) | {"error": error}
+    context = _panel_context(request, customer.pk, channel) | {"error": error}
     if request.htmx:
         return render(request, "campaigns/_offer_panel.html", context, status=400 if error else 200)
     if error:
