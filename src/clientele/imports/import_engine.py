@@ -398,8 +398,8 @@ class Importer:
 
     def begin_streaming(self) -> None:
         """Called first inside the transaction that writes while checking: raise
-        StreamingRefused if what made streams_writes say yes no longer holds (another
-        import got there first); the rows then take the two passes."""
+        StreamingRefused if the file must take the two passes after all (what decides
+        it is read here, inside the transaction and under any lock it needs)."""
 
     def writing(self) -> AbstractContextManager:
         """Entered around pass 2, inside its transaction: what the writes need set up."""

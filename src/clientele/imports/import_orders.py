@@ -285,27 +285,26 @@ class OrderImporter(Importer):
         yet (a first load, the large case) is written while it is checked: every order
         is new, so nothing has to be compared with stored rows, and the server stores
         one chunk while the next is parsed. The transaction is rolled back if any row
-        fails. Other files (updates, several sources, SQLite) take the two passes."""
+        fails. Other files (several sources, SQLite) take the two passes, and so does a
+        source with stored orders (begin_streaming finds them)."""
         if connection.vendor != "postgresql" or "source" in self.indexes:
             return False
         self._outermost = not connection.in_atomic_block
-        self._streaming = not Order.objects.filter(source=self.job.source).exists()
-        self._sources_stored = not self._streaming
-        return self._streaming
+        return True
 
     def begin_streaming(self) -> None:
-        """Two first loads of one new source at the same moment: the second waits here
-        (a lock on the source, held until the first commits), then finds its orders
-        stored and takes the two passes, updating them, instead of failing on their
-        numbers."""
+        """Whether the source has stored orders, asked under a lock on the source held
+        until this import commits: of two first loads of one new source at the same
+        moment, the second waits here, then finds the first's orders and takes the two
+        passes, updating them, instead of failing on their numbers."""
         digest = hashlib.blake2b(f"orders:{self.job.source}".encode(), digest_size=8)
         key = int.from_bytes(digest.digest(), "big", signed=True)
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [key])
-        if Order.objects.filter(source=self.job.source).exists():
-            self._streaming = False
-            self._sources_stored = True
+        self._sources_stored = Order.objects.filter(source=self.job.source).exists()
+        if self._sources_stored:
             raise StreamingRefused
+        self._streaming = True
 
     def stream(self, records: list) -> Counts:
         """Write a checked chunk, keeping back the lines of its last order: they may go

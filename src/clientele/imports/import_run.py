@@ -89,7 +89,8 @@ class ImportRun:
                 self._check_and_write(importer, rows)
                 return importer
             except engine.StreamingRefused:
-                # Another import of the same source committed first: two passes.
+                # The source has stored orders (perhaps of an import that committed
+                # while this one waited for it): two passes.
                 self.counts = None
         self._scan(importer, rows, write=False)
         return importer
