@@ -39,7 +39,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from clientele.core.id_arrays import id_array, int_columns
+from clientele.core.id_arrays import id_array, int_columns, unique_ints
 from clientele.customers.choices import ConsentStatus
 from clientele.customers.models import Consent, Customer
 
@@ -476,7 +476,7 @@ def arbitrate(
     rows = rows[order]
     first = np.r_[True, np.any(rows[1:, :2] != rows[:-1, :2], axis=1)]
     rows = rows[first]
-    customers = np.unique(rows[:, 0])
+    customers = unique_ints(rows[:, 0])
 
     start, end = local_day_bounds(day)
     incumbents_qs = _subset(

@@ -4,7 +4,7 @@ SQLite and PostgreSQL, with filters and DISTINCT kept and nothing for an empty s
 import numpy as np
 import pytest
 
-from clientele.core.id_arrays import id_array, int_columns
+from clientele.core.id_arrays import id_array, int_columns, unique_ints
 from clientele.customers.models import Customer, Interaction
 
 pytestmark = pytest.mark.django_db
@@ -30,3 +30,19 @@ def test_columns_match_the_orm(world):
 def test_an_empty_set_is_an_empty_array(db):
     assert id_array(Customer.objects.none()).shape == (0,)
     assert int_columns(Customer.objects.filter(pk=-1), "pk", "owner_id").shape == (0, 2)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[], [5], [3, 1, 3, 2, 1], [2**62, -7, 0, 2**62, -7], list(range(1000, 0, -1)) * 2],
+)
+def test_unique_ints_is_numpys_unique(values):
+    array = np.array(values, dtype=np.int64)
+    result = unique_ints(array)
+    assert result.dtype == np.int64
+    assert result.tolist() == np.unique(array).tolist()
+
+
+def test_large_ids_survive_the_text_round_trip(db):
+    big = Customer.objects.create(pk=2**53 + 1, code="BIG", name="Big id")
+    assert id_array(Customer.objects.filter(pk=big.pk)).tolist() == [2**53 + 1]
