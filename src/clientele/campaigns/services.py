@@ -248,7 +248,7 @@ def close_task(
         updated = Task.objects.filter(pk=task.pk, status=TaskStatus.OPEN).update(**changes)
         if not updated:
             return False
-        cancel_pending(task_id=task.pk)
+        cancel_pending(campaign_id=task.campaign_id, task_id=task.pk)
         target = {"responded_at": Coalesce(F("responded_at"), Value(at))}
         if result in (TaskResult.ACCEPTED, TaskResult.CONVERTED):
             target["converted_at"] = Coalesce(F("converted_at"), Value(at))
@@ -386,7 +386,7 @@ def close_for_customers(customer_ids, condition: str, *, at=None, channel: str =
                 status=TaskStatus.OPEN,
                 campaign__stop_condition=condition,
                 target__built_at__lte=at,
-            ).only("id", "target_id", "customer_id")
+            ).only("id", "target_id", "customer_id", "campaign_id")
         )
         if tasks:
             task_ids = [task.pk for task in tasks]
@@ -397,7 +397,10 @@ def close_for_customers(customer_ids, condition: str, *, at=None, channel: str =
                 closed_via=channel,
                 updated_at=at,
             )
-            cancel_pending(task_id__in=task_ids)
+            # The campaigns lead the outbox's (campaign, task) index.
+            cancel_pending(
+                campaign_id__in={task.campaign_id for task in tasks}, task_id__in=task_ids
+            )
     return closed
 
 

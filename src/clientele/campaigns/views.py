@@ -4,7 +4,7 @@ pausing a campaign."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -115,11 +115,12 @@ class OfferAcceptanceViews(ModelViews):
 def _call_list_tasks(user):
     """The user's open tasks that reached the call list (an admitted call-list item)."""
     listed = OutboxMessage.objects.filter(
+        campaign_id=OuterRef("campaign_id"),  # leads the outbox's (campaign, task) index
+        task_id=OuterRef("pk"),
         channel=Channel.CALL_LIST,
         status__in=[MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.SENT],
-        task_id__isnull=False,
-    ).values("task_id")
-    queryset = Task.objects.filter(status=TaskStatus.OPEN, owner=user, id__in=listed)
+    )
+    queryset = Task.objects.filter(Exists(listed), status=TaskStatus.OPEN, owner=user)
     return (
         permissions.scope_queryset(queryset, user)
         .select_related("campaign", "customer")

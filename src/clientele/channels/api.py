@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from clientele.core.api import ScopedViewSet
 
+from .filters import OutboxMessageAPIFilterSet
 from .models import ChannelRule, ContactPolicy, OutboxMessage, SuppressionRecord
 
 
@@ -49,7 +50,7 @@ class OutboxMessageViewSet(ScopedViewSet):
     queryset = OutboxMessage.objects.select_related("customer")
     serializer_class = OutboxMessageSerializer
     http_method_names = ["get", "head", "options"]
-    filterset_fields = ["channel", "status", "delivery_status", "campaign_id", "task_id", "wave"]
+    filterset_class = OutboxMessageAPIFilterSet
     search_fields = ["recipient", "dedup_key", "customer__code"]
     ordering_fields = ["id", "due_at", "sent_at", "status"]
 

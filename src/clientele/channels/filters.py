@@ -7,6 +7,11 @@ from clientele.core.filters import SearchFilterSet
 
 from .choices import Channel, DeliveryStatus, MessageStatus, SuppressionAction, SuppressionReason
 from .models import ChannelRule, OutboxMessage, SuppressionRecord
+from .services import for_task
+
+
+def _messages_of_task(queryset, name, value):
+    return for_task(queryset, int(value)) if value is not None else queryset
 
 
 class OutboxMessageFilterSet(SearchFilterSet):
@@ -21,7 +26,7 @@ class OutboxMessageFilterSet(SearchFilterSet):
         choices=DeliveryStatus.choices, label=_("delivery status")
     )
     campaign_id = django_filters.NumberFilter(label=_("campaign"))
-    task_id = django_filters.NumberFilter(label=_("task"))
+    task_id = django_filters.NumberFilter(label=_("task"), method=_messages_of_task)
     due_after = django_filters.DateFilter(
         field_name="due_at", lookup_expr="date__gte", label=_("due on or after")
     )
@@ -29,6 +34,16 @@ class OutboxMessageFilterSet(SearchFilterSet):
     class Meta:
         model = OutboxMessage
         fields = []
+
+
+class OutboxMessageAPIFilterSet(django_filters.FilterSet):
+    """The API's outbox filters: exact fields, the task through its campaign (`for_task`)."""
+
+    task_id = django_filters.NumberFilter(method=_messages_of_task)
+
+    class Meta:
+        model = OutboxMessage
+        fields = ["channel", "status", "delivery_status", "campaign_id", "task_id", "wave"]
 
 
 class SuppressionRecordFilterSet(SearchFilterSet):

@@ -109,6 +109,19 @@ def enqueue(messages: Iterable[NewMessage | dict], *, batch_size: int = ENQUEUE_
     return added
 
 
+def for_task(queryset, task_id: int):
+    """The messages of `queryset` queued for one task. The outbox is indexed by (campaign,
+    task, wave), so the task's campaign is looked up first to lead the search; a task that
+    no longer exists is searched for by its id alone (a scan, for orphans only)."""
+    from django.apps import apps
+
+    task = apps.get_model("campaigns", "Task")  # campaigns depends on channels, not back
+    campaign_id = task.objects.filter(pk=task_id).values_list("campaign_id", flat=True).first()
+    if campaign_id is None:
+        return queryset.filter(task_id=task_id)
+    return queryset.filter(campaign_id=campaign_id, task_id=task_id)
+
+
 def cancel_pending(condition: Q | None = None, **filters) -> int:
     """Cancel the pending messages matching `condition` / `filters` in one UPDATE (the
     closed loop: once a task is done, nothing more goes out for it). Messages a worker has

@@ -164,3 +164,27 @@ def test_finishing_a_campaign_cancels_open_tasks_and_messages(running, world):
     cancelled = building.finish(running, at=NOW)
     assert cancelled == Task.objects.filter(campaign=running).count()
     assert not OutboxMessage.objects.filter(campaign_id=running.pk, status="pending").exists()
+
+
+def test_the_outbox_filter_by_task_finds_its_messages(running, world, api_client_for):
+    """The outbox is indexed by (campaign, task, wave): filtering by a task goes through
+    its campaign, and still finds the messages of a task that was deleted."""
+    from clientele.channels.filters import OutboxMessageFilterSet
+    from clientele.channels.models import OutboxMessage as Message
+
+    task = _task(running, world.customer_a)
+    expected = set(Message.objects.filter(task_id=task.pk).values_list("pk", flat=True))
+    assert len(expected) == 2
+    api = api_client_for("administrator")
+    listing = api.get(f"/api/outbox/?task_id={task.pk}&page_size=100").json()["results"]
+    assert {row["id"] for row in listing} == expected
+    page = OutboxMessageFilterSet({"task_id": task.pk}, queryset=Message.objects.all()).qs
+    assert set(page.values_list("pk", flat=True)) == expected
+    # A campaign filter and a task filter together still agree.
+    both = api.get(f"/api/outbox/?task_id={task.pk}&campaign_id={running.pk}").json()
+    assert {row["id"] for row in both["results"]} == expected
+    # An orphan: the task is gone, its messages are still found by its id.
+    Task.objects.filter(pk=task.pk).delete()
+    listing = api.get(f"/api/outbox/?task_id={task.pk}").json()["results"]
+    assert {row["id"] for row in listing} == expected
+    assert api.get("/api/outbox/?task_id=999999999").json()["results"] == []
