@@ -29,7 +29,7 @@ from itertools import islice
 import numpy as np
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Min, Q, Sum, Value
+from django.db.models import F, Max, Min, Q, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -222,6 +222,8 @@ def add_targets(campaign: Campaign, customers, *, at=None) -> BuildResult:
     holdout = holdout_of(campaign, new)
     with transaction.atomic():
         bulk_work_mem()
+        # Ids come from a sequence: the targets added below are the campaign's above it.
+        before = CampaignTarget.objects.aggregate(last=Max("id"))["last"] or 0
         if connection.vendor == "postgresql":
             result.added = _copy_targets(campaign, new, holdout, at)
         else:
@@ -239,7 +241,7 @@ def add_targets(campaign: Campaign, customers, *, at=None) -> BuildResult:
         result.holdout = int(holdout.sum())
         if result.added >= ANALYZE_AFTER:
             _analyze(CampaignTarget)
-        result.tasks = _insert_tasks(campaign, at)
+        result.tasks = _insert_tasks(campaign, at, before, older=existing.size > 0)
         if result.tasks >= ANALYZE_AFTER:
             _analyze(Task)
     return result
@@ -303,9 +305,12 @@ def holdout_of(campaign: Campaign, customer_ids: np.ndarray) -> np.ndarray:
     return holdout_mask(campaign.pk, customer_ids, campaign.holdout_rate)
 
 
-def _insert_tasks(campaign: Campaign, at) -> int:
-    """One task per treated target that has none yet: INSERT ... SELECT, the owner taken
-    from the customer."""
+def _insert_tasks(campaign: Campaign, at, before: int, *, older: bool) -> int:
+    """One task per treated target that has none yet, the owner taken from the customer:
+    for the targets just added (ids above `before`) a plain INSERT ... SELECT, since none
+    can have a task; if the campaign had targets already (`older`), for those whose task
+    is missing (deleted by hand) the same, skipping those that have one. The unique
+    target key's check on every row of a million-target build cost 0.7 s, hence two."""
     quote = connection.ops.quote_name
     task, target, customer = (
         quote(Task._meta.db_table),
@@ -313,19 +318,23 @@ def _insert_tasks(campaign: Campaign, at) -> int:
         quote(Customer._meta.db_table),
     )
     stamp = connection.ops.adapt_datetimefield_value(at)
-    sql = (
+    insert = (
         f"INSERT INTO {task} (created_at, updated_at, campaign_id, customer_id, target_id,"
         " owner_id, status, last_wave, result, intent, handed_to_store, notes, closed_via)"
         f" SELECT %s, %s, t.campaign_id, t.customer_id, t.id, c.owner_id, %s, 0, '', '', '',"
         f" '', '' FROM {target} t JOIN {customer} c ON c.id = t.customer_id"
         " WHERE t.campaign_id = %s AND t.in_holdout = %s"
+    )
+    params = [stamp, stamp, TaskStatus.OPEN, campaign.pk, False, before]
+    with connection.cursor() as cursor:
+        cursor.execute(insert + " AND t.id > %s", params)
+        added = cursor.rowcount
+        if not older:
+            return added
         # The target's unique key skips those that have a task (an anti-join here was
         # planned as a nested loop rescanning the table being filled: quadratic).
-        " ON CONFLICT (target_id) DO NOTHING"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [stamp, stamp, TaskStatus.OPEN, campaign.pk, False])
-        return cursor.rowcount
+        cursor.execute(insert + " AND t.id <= %s ON CONFLICT (target_id) DO NOTHING", params)
+        return added + cursor.rowcount
 
 
 def build(campaign: Campaign, *, at=None, rebuild: bool = False) -> BuildResult:
@@ -483,10 +492,9 @@ def _update_ids(model, ids: list[int], assignments: str, params: list) -> None:
     table = connection.ops.quote_name(model._meta.db_table)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            # The array as one text literal: psycopg's list adapter costs more per id.
             cursor.execute(
                 f"UPDATE {table} SET {assignments} WHERE id = ANY(%s::bigint[])",
-                [*params, "{" + ",".join(map(str, ids)) + "}"],
+                [*params, _array_text(ids)],
             )
             return
         for start in range(0, len(ids), 5000):
@@ -495,6 +503,41 @@ def _update_ids(model, ids: list[int], assignments: str, params: list) -> None:
             cursor.execute(
                 f"UPDATE {table} SET {assignments} WHERE id IN ({marks})", [*params, *part]
             )
+
+
+def _move_on(contacted: list[int], passed: list[int], wave: int, stamp, contacted_at) -> None:
+    """Tasks that had the wave move on to it: those contacted (`contacted` task ids) with
+    their first contact stamped, those suppressed for good (`passed`) without. On
+    PostgreSQL one statement: an UPDATE by an id array reads the whole table once however
+    short the array (130,000 suppressed tasks took 1 s on their own)."""
+    if connection.vendor != "postgresql":
+        _update_ids(
+            Task,
+            contacted,
+            "last_wave = %s, wait_until = NULL, updated_at = %s,"
+            " first_contacted_at = COALESCE(first_contacted_at, %s)",
+            [wave, stamp, contacted_at],
+        )
+        _update_ids(
+            Task, passed, "last_wave = %s, wait_until = NULL, updated_at = %s", [wave, stamp]
+        )
+        return
+    if not contacted and not passed:
+        return
+    table = connection.ops.quote_name(Task._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_wave = %s, wait_until = NULL, updated_at = %s,"
+            " first_contacted_at = CASE WHEN id = ANY(%s::bigint[]) THEN first_contacted_at"
+            " ELSE COALESCE(first_contacted_at, %s) END"
+            " WHERE id = ANY(%s::bigint[])",
+            [wave, stamp, _array_text(passed), contacted_at, _array_text(contacted + passed)],
+        )
+
+
+def _array_text(ids: list[int]) -> str:
+    """A PostgreSQL array literal of integers: psycopg's list adapter costs more per id."""
+    return "{" + ",".join(map(str, ids)) + "}"
 
 
 def _send_chunk(campaign, wave, chunk, offer, now, result: WaveResult) -> None:
@@ -521,10 +564,12 @@ def _send_chunk(campaign, wave, chunk, offer, now, result: WaveResult) -> None:
         winners = arbitration.winner_pairs[:, 0].tolist()
         waiting = set(arbitration.waiting_pairs[:, 0].tolist())
         allowed: list[int] = []
+        allowed_set: set[int] = set()
         send_at = now
         if winners:
             decision = check_contact(winners, wave.channel, now, policy=policy)
             allowed = decision.allowed
+            allowed_set = set(allowed)
             send_at = decision.send_at
             for reason, ids in decision.suppressed.items():
                 result.suppressed[reason] += len(ids)
@@ -548,17 +593,12 @@ def _send_chunk(campaign, wave, chunk, offer, now, result: WaveResult) -> None:
                 "wait_until = %s, updated_at = %s",
                 [ops.adapt_datefield_value(retry_on), stamp],
             )
-        _update_ids(
-            Task,
-            [row[0] for c, row in by_customer.items() if c not in waiting],
-            "last_wave = %s, wait_until = NULL, updated_at = %s",
-            [wave.number, stamp],
-        )
-        _update_ids(
-            CampaignTarget,
-            [by_customer[c][2] for c in allowed],
-            "first_contacted_at = COALESCE(first_contacted_at, %s)",
-            [ops.adapt_datetimefield_value(send_at)],
+        _move_on(
+            [by_customer[c][0] for c in allowed],
+            [row[0] for c, row in by_customer.items() if c not in waiting and c not in allowed_set],
+            wave.number,
+            stamp,
+            ops.adapt_datetimefield_value(send_at),
         )
         if allowed and campaign.cost_per_contact:
             Campaign.objects.filter(pk=campaign.pk).update(
@@ -790,9 +830,7 @@ def finish(campaign: Campaign, *, at=None) -> int:
 
 def contacted_count(campaign: Campaign) -> int:
     """Treated targets that have been contacted at least once (for pages and tests)."""
-    return CampaignTarget.objects.filter(
-        campaign=campaign, first_contacted_at__isnull=False
-    ).count()
+    return Task.objects.filter(campaign=campaign, first_contacted_at__isnull=False).count()
 
 
 def outbox_for(campaign: Campaign):

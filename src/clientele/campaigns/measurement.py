@@ -32,6 +32,7 @@ from django.db.models import (
     DecimalField,
     Exists,
     ExpressionWrapper,
+    F,
     OuterRef,
     Q,
     Subquery,
@@ -156,7 +157,11 @@ def _with_outcome(targets, start, end):
 def _grouped(targets, *keys: str) -> list[dict]:
     """Count, responders, contacted, revenue and its sum of squares per `keys`, over a
     derived table: each target's order subqueries run once, not once per aggregate."""
-    inner = targets.order_by().values(*keys, "ordered", "revenue", "first_contacted_at")
+    inner = (
+        targets.order_by()
+        .annotate(contacted_at=F("task__first_contacted_at"))
+        .values(*keys, "ordered", "revenue", "contacted_at")
+    )
     sql, params = inner.query.sql_with_params()
     quote = connection.ops.quote_name
     names = ", ".join(quote(key) for key in keys)
@@ -164,7 +169,7 @@ def _grouped(targets, *keys: str) -> list[dict]:
     outer = (
         f"SELECT {names}, COUNT(*),"
         f" SUM(CASE WHEN {quote('ordered')} THEN 1 ELSE 0 END),"
-        f" SUM(CASE WHEN {quote('first_contacted_at')} IS NOT NULL THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN {quote('contacted_at')} IS NOT NULL THEN 1 ELSE 0 END),"
         f" SUM({revenue}), SUM(CAST({revenue} AS REAL) * CAST({revenue} AS REAL))"
         f" FROM ({sql}) measured GROUP BY {names}"
     )

@@ -74,7 +74,6 @@ class CampaignTargetTable(BaseTable):
             "customer",
             "in_holdout",
             "built_at",
-            "first_contacted_at",
             "responded_at",
             "converted_at",
         )
@@ -94,6 +93,7 @@ class TaskTable(BaseTable):
             "owner",
             "status",
             "last_wave",
+            "first_contacted_at",
             "result",
             "handed_to_store",
             "closed_at",

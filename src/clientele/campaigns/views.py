@@ -43,7 +43,7 @@ class CampaignViews(ModelViews):
         counts = CampaignTarget.objects.filter(campaign=campaign).aggregate(
             targets=Count("id"),
             holdout=Count("id", filter=Q(in_holdout=True)),
-            contacted=Count("id", filter=Q(first_contacted_at__isnull=False)),
+            contacted=Count("task", filter=Q(task__first_contacted_at__isnull=False)),
             responded=Count("id", filter=Q(responded_at__isnull=False)),
             converted=Count("id", filter=Q(converted_at__isnull=False)),
         )

@@ -43,8 +43,7 @@ def test_messages_carry_the_task_wave_channel_key_and_merge_fields(
     assert message.recipient == "+8613800000000"
     task.refresh_from_db()
     assert task.last_wave == 1
-    target = CampaignTarget.objects.get(pk=task.target_id)
-    assert target.first_contacted_at == NOW
+    assert task.first_contacted_at == NOW
 
 
 def test_waves_are_idempotent(campaign, policy, make_customers):
@@ -322,3 +321,29 @@ def test_tier_upgrade_trigger_ignores_downgrades_and_first_entries(policy, world
     )
     building.build(campaign, at=NOW)
     assert list(campaign.targets.values_list("customer_id", flat=True)) == [world.customer_a.pk]
+
+
+def test_a_rebuild_gives_new_targets_and_taskless_old_ones_one_task_each(
+    campaign, policy, make_customers
+):
+    """New targets get their task by a plain insert; an older treated target whose task
+    was deleted gets one back; no target ends up with two."""
+    _no_holdout(campaign)
+    campaign.offers.clear()  # everyone is eligible
+    make_customers(5)
+    first = building.build(campaign, at=NOW)
+    assert first.tasks == first.added > 0
+    lost = Task.objects.filter(campaign=campaign).order_by("id").first()
+    lost_target = lost.target_id
+    lost.delete()
+    make_customers(3, prefix="N")
+    again = building.build(campaign, at=NOW + datetime.timedelta(hours=1), rebuild=True)
+    assert again.added == 3
+    assert again.tasks == 4  # three new targets and the one that lost its task
+    targets = CampaignTarget.objects.filter(campaign=campaign)
+    tasks = Task.objects.filter(campaign=campaign)
+    assert tasks.count() == targets.count() == first.added + 3
+    assert tasks.values("target_id").distinct().count() == tasks.count()
+    assert tasks.filter(target_id=lost_target).count() == 1
+    # Nothing new to add: nothing is written.
+    assert building.build(campaign, at=NOW + datetime.timedelta(hours=2), rebuild=True).tasks == 0

@@ -83,10 +83,12 @@ def campaign():
             customer=customer,
             in_holdout=holdout,
             built_at=START,
-            first_contacted_at=START if name in {f"T{i}" for i in range(8)} else None,
         )
         if not holdout:
-            Task.objects.create(campaign=campaign, customer=customer, target=target)
+            contacted = START if name in {f"T{i}" for i in range(8)} else None
+            Task.objects.create(
+                campaign=campaign, customer=customer, target=target, first_contacted_at=contacted
+            )
     for i in range(8):
         _sent(campaign, people[f"T{i}"], 1)
     for i in range(4, 8):
