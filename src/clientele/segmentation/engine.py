@@ -118,7 +118,7 @@ class Batch:
         if kind == Kind.TIER:
             return Computed(self._store(ex.tiers(src, ctx, params)))
         if kind == Kind.RFM:
-            return Computed(self._store(ex.rfm(src, ctx, params)))
+            return Computed(self._store(self._rfm(ctx, params)))
         if kind == Kind.LIFECYCLE:
             alive = None
             if params.get("p_alive_from"):
@@ -284,6 +284,24 @@ class Batch:
             "centres": result.centres,
         }
         return Computed(table, outputs)
+
+    # --- RFM --------------------------------------------------------------------------
+
+    def _rfm(self, ctx, params):
+        """The RFM result expression: the per-customer inputs stored once; for quintiles,
+        each column's tie statistics stored with an index on (buyer, value), so every
+        database joins them by lookup (SQLite nested the joins of unstored ones without
+        one and never finished)."""
+        inputs = self.executor.materialize(ex.rfm_inputs(self.sources, ctx, params), "rfm_inputs")
+        stats = None
+        if params["method"] == "quintile":
+            stats = {
+                column: self.executor.materialize(
+                    ex.tie_stats(inputs, column, descending), "rfm_ties", index=("buyer", "value")
+                )
+                for column, _score, descending in ex.RFM_SCORED
+            }
+        return ex.rfm(inputs, params, stats)
 
     # --- value x expectation ---------------------------------------------------------
 
