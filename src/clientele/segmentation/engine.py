@@ -289,7 +289,7 @@ class Batch:
 
     def _rfm(self, ctx, params):
         """The RFM result expression: the per-customer inputs stored once; for quintiles,
-        each column's tie statistics stored with an index on (buyer, value), so every
+        each column's tie statistics stored with an index on (value, buyer), so every
         database joins them by lookup (SQLite nested the joins of unstored ones without
         one and never finished)."""
         inputs = self.executor.materialize(ex.rfm_inputs(self.sources, ctx, params), "rfm_inputs")
@@ -297,7 +297,7 @@ class Batch:
         if params["method"] == "quintile":
             stats = {
                 column: self.executor.materialize(
-                    ex.tie_stats(inputs, column, descending), "rfm_ties", index=("buyer", "value")
+                    ex.tie_stats(inputs, column, descending), "rfm_ties", index=ex.TIE_STATS_INDEX
                 )
                 for column, _score, descending in ex.RFM_SCORED
             }

@@ -160,10 +160,16 @@ def _tie_score(stats):
     return ((5 * (2 * stats.rank0 + stats.ties)) // (2 * stats.n) + 1).cast("int64")
 
 
-def _scored(t, stats, column: str, name: str):
-    """`t` with the score of `column` from its tie statistics (`tie_stats`) as `name`."""
-    j = t.join(stats, [t.buyer == stats.buyer, t[column] == stats.value])
-    return j.select(*[t[c] for c in t.columns], **{name: _tie_score(stats)})
+def _scored(t, stats: dict):
+    """`t` with the quintile score of each column of RFM_SCORED, from the column's tie
+    statistics (`stats[column]`, see `tie_stats`). One flat join of the four tables: with
+    the joins nested in subqueries SQLite searched the statistics by `buyer` alone."""
+    j = t
+    for column, _score, _descending in RFM_SCORED:
+        s = stats[column]
+        j = j.join(s, [t.buyer == s.buyer, t[column] == s.value])
+    scores = {score: _tie_score(stats[column]) for column, score, _d in RFM_SCORED}
+    return j.select(*[t[c] for c in t.columns], **scores)
 
 
 # --- ABC / Pareto -------------------------------------------------------------------
@@ -303,6 +309,9 @@ def _date_of(day: int):
 
 # The RFM inputs' columns scored by quintiles: (column, score, ordered descending).
 RFM_SCORED = (("rec", "sr", True), ("f", "sf", False), ("m", "sm", False))
+# The index of a stored `tie_stats` table. Value first: led by `buyer`, SQLite (with no
+# statistics on temporary tables) searched the table by `buyer` alone for every customer.
+TIE_STATS_INDEX = ("value", "buyer")
 
 
 def rfm_inputs(src: Sources, ctx: Context, p: dict):
@@ -331,8 +340,7 @@ def rfm(inputs, p: dict, stats: dict | None = None):
     class "none"."""
     t = inputs
     if p["method"] == "quintile":
-        for column, score, _descending in RFM_SCORED:
-            t = _scored(t, stats[column], column, score)
+        t = _scored(t, stats)
     else:
         cut = p["cutoffs"]
         t = t.mutate(

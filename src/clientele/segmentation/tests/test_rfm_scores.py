@@ -29,7 +29,10 @@ def _inputs(rng, n: int, *, same: bool = False) -> pd.DataFrame:
         buyer[:] = True
     rec = np.zeros(n, dtype=np.int64) if same else rng.integers(0, 40, n)  # many ties
     f = np.ones(n, dtype=np.int64) if same else rng.geometric(0.4, n)
-    m = np.full(n, 500, dtype=np.int64) if same else rng.integers(1, 2000, n) * 50
+    # Spend: half of it from a few round amounts (ties), half nearly all distinct (what
+    # made a badly planned join quadratic).
+    spread = np.where(rng.random(n) < 0.5, rng.integers(1, 20, n) * 1000, rng.integers(1, 10**8, n))
+    m = np.full(n, 500, dtype=np.int64) if same else spread
     frame = pd.DataFrame(
         {"customer_id": np.arange(1, n + 1), "buyer": buyer, "last": np.where(buyer, 100, 0),
          "rec": np.where(buyer, rec, 0), "f": np.where(buyer, f, 0),
@@ -54,7 +57,7 @@ def _scores(executor, frame: pd.DataFrame) -> pd.DataFrame:
     )  # fmt: skip
     stats = {
         column: executor.materialize(
-            ex.tie_stats(inputs, column, descending), "ties", index=("buyer", "value")
+            ex.tie_stats(inputs, column, descending), "ties", index=ex.TIE_STATS_INDEX
         )
         for column, _score, descending in ex.RFM_SCORED
     }
