@@ -372,19 +372,12 @@ class Batch:
                 except lifetime.InsufficientDataError:
                     gg = None
             alive, expected, factor = _predictions(bg, x, t_x, age, horizon, rate)
-            executor.insert_rows(
+            executor.insert_arrays(
                 table.get_name(),
                 list(table.columns),
-                zip(
-                    x.astype(int).tolist(),
-                    t_x.astype(int).tolist(),
-                    age.astype(int).tolist(),
-                    alive.tolist(),
-                    expected.tolist(),
-                    factor.tolist(),
-                    strict=True,
-                ),
-            )
+                [x.astype(np.int64), t_x.astype(np.int64), age.astype(np.int64), alive,
+                 expected, factor],
+            )  # fmt: skip
             executor.analyze(table.get_name())
         result = self._store(ex.clv_result(self.sources, facts, table, params, gg, gg is None))
         return Computed(result, outputs)

@@ -719,45 +719,41 @@ def _until(executor, loaded: Loaded, zone, until, today):
     return until, int(future[0][0] or 0)
 
 
-def _csv_text(column: str, *, kind: str = "", quote: bool = False) -> str:
-    """SQL: the CSV text of a column (empty for NULL; floats rounded to 6 decimals and
-    printed shortest; booleans as 0/1; text quoted as CSV wants it)."""
-    if quote:
-        return f"'\"' || REPLACE({column}, '\"', '\"\"') || '\"'"
+def _csv_value(column: str, kind: str) -> str:
+    """SQL: a result column as customers.csv shows it (floats rounded to 6 decimals, which
+    DuckDB prints shortest; booleans as 0/1; NULL is written as an empty cell)."""
     if kind == "float64":
-        column = f"ROUND({column}, 6)"
-    elif kind == "boolean":
-        column = f"CAST({column} AS INTEGER)"
-    return f"COALESCE(CAST({column} AS VARCHAR), '')"
+        return f"ROUND({column}, 6)"
+    if kind == "boolean":
+        return f"CAST({column} AS INTEGER)"
+    return column
+
+
+def _quoted_name(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) -> list[str]:
     from .report import write_report
 
     files = []
-    # customers.csv: one row per customer, every class, score and model output. Each line is
-    # built by DuckDB (text concatenation, in parallel), so writing a million customers is
-    # a stream of ready lines, not a Python loop over values.
-    parts, joins, headers = [_csv_text("c.code", quote=True)], [], ["customer_id"]
+    # customers.csv: one row per customer, every class, score and model output, written by
+    # DuckDB's own CSV writer (in parallel, in customer order): a million customers never
+    # pass through Python. The customer code is always quoted, as the csv module would.
+    columns, joins = [f"c.code AS {_quoted_name('customer_id')}"], []
     for n, (key, (item, table)) in enumerate(results.items()):
         alias = f"r{n}"
         joins.append(f"LEFT JOIN {table.get_name()} {alias} ON {alias}.customer_id = c.id")
         for column, suffix in KIND_COLUMNS[item["kind"]]:
-            parts.append(_csv_text(f"{alias}.{column}", kind=RESULT_SCHEMA[column]))
-            headers.append(f"{key}_{suffix}" if suffix else key)
-    # concat_ws builds each line in one pass (a chain of || copies it once per column).
-    line = f"concat_ws(',', {', '.join(parts)})"
-    sql = f"SELECT {line} FROM customers c {' '.join(joins)} ORDER BY c.id"
+            header = f"{key}_{suffix}" if suffix else key
+            value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column])
+            columns.append(f"{value} AS {_quoted_name(header)}")
     customers_csv = os.path.join(out_dir, "customers.csv")
-    with open(customers_csv, "w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerow(headers)
-        relation = executor.connection.sql(sql)
-        reader = getattr(relation, "to_arrow_reader", None) or relation.record_batch  # 2 / 1
-        for chunk in reader(200000):
-            lines = chunk.column(0).to_pylist()
-            if lines:
-                handle.write("\r\n".join(lines))
-                handle.write("\r\n")
+    executor.connection.execute(
+        f"COPY (SELECT {', '.join(columns)} FROM customers c {' '.join(joins)} ORDER BY c.id)"
+        f" TO {_sql_text(customers_csv)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"',"
+        " ESCAPE '\"', NULLSTR '', FORCE_QUOTE (customer_id), NEW_LINE '\r\n')"
+    )
     files.append(customers_csv)
 
     clv_key = next(k for k, (item, _t) in results.items() if item["kind"] == Kind.CLV)

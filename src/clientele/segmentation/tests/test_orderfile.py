@@ -69,6 +69,22 @@ def test_normal_file_writes_every_output(tmp_path):
     )
 
 
+def test_customers_csv_quotes_codes_and_keeps_customer_order(tmp_path):
+    """Codes with commas, quotes and Chinese come back as they were, one row per customer
+    in code order, CRLF line ends, empty cells for missing values."""
+    codes = ["Z,1", 'A"2', "客户3", "B 4"]
+    text = HEADER + "".join(
+        f'"{code.replace(chr(34), chr(34) * 2)}",2025-0{1 + n}-10 10:00,{100 + n}.00\n'
+        for n, code in enumerate(codes)
+    )
+    result, rows, _models, out = _run(tmp_path, text, until=None)
+    assert [row["customer_id"] for row in rows] == sorted(codes)
+    raw = (out / "customers.csv").read_bytes()
+    assert raw.count(b"\r\n") == len(codes) + 1 and raw.count(b"\n") == len(codes) + 1
+    assert all(row["clv_repeat_purchases"] == "0" for row in rows)
+    assert all(row["abc_spend_potential"] == "0" for row in rows)
+
+
 def test_chinese_headers_gb18030_and_odd_cells(tmp_path):
     text = (
         "客户编号,下单时间,金额\n"
