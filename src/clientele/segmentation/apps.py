@@ -10,7 +10,7 @@ class SegmentationConfig(AppConfig):
     def ready(self):
         from clientele.core.navigation import MenuItem, register_menu
 
-        from . import tasks  # noqa: F401  (registers the jobs with the worker)
+        from . import signals, tasks  # noqa: F401  (the receivers; the jobs for the worker)
 
         register_menu(
             "segments",

@@ -197,8 +197,12 @@ class CustomerClass(models.Model):
     # only for existing customers and runs, a million at a time, and a per-row constraint
     # check (a trigger on PostgreSQL) would cost more than the insert. Deleting a customer
     # or a run still removes its rows: Django's ORM performs the cascade.
-    # The unique (run, customer) constraint's index serves lookups by run: a second index
-    # on run alone would only slow the million-row inserts.
+    # The unique (run, customer) constraint's index serves lookups by run, and by customer
+    # within a run (the 360 page, the API, the transition matrix). No index on the run or
+    # the customer alone: every run writes a million rows, and the customer index (6 to 12
+    # million entries after a few runs) was written at a random place for each, 4-10 s a
+    # definition on PostgreSQL. A deleted customer's rows are deleted run by run through
+    # the unique index (signals.delete_class_history), not by the ORM's cascade.
     run = models.ForeignKey(
         ClassificationRun,
         verbose_name=_("run"),
@@ -210,9 +214,10 @@ class CustomerClass(models.Model):
     customer = models.ForeignKey(
         "customers.Customer",
         verbose_name=_("customer"),
-        on_delete=models.CASCADE,
+        on_delete=models.DO_NOTHING,
         related_name="class_history",
         db_constraint=False,
+        db_index=False,
     )
     code = models.CharField(_("class"), max_length=40)
     measure = models.FloatField(_("measure"), null=True, blank=True)

@@ -231,15 +231,25 @@ def test_command_with_unknown_definition(customers):
 
 
 def test_deleting_a_customer_removes_its_classification_rows(customers):
-    """The bulk-written tables carry no database foreign keys; the ORM cascade must still
-    remove a deleted customer's snapshot, current class and transitions."""
+    """The bulk-written tables carry no database foreign keys; a deleted customer's
+    snapshot rows go run by run (segmentation.signals), its current class and transitions
+    by the ORM cascade; a queryset delete does the same; other customers keep theirs."""
     tiers = ClassificationDefinition.objects.get(key="member_tiers")
     run_definition(tiers, as_of=AS_OF)
-    Customer.objects.create(code="LATE", name="Late")
+    for code in ("LATE", "LATE2", "LATE3"):
+        Customer.objects.create(code=code, name=code)
     run_definition(tiers, as_of=AS_OF)
     late = Customer.objects.get(code="LATE")
     assert ClassTransition.objects.filter(customer=late).exists()
+    others = CustomerClass.objects.exclude(customer_id=late.pk).count()
+    assert CustomerClass.objects.filter(customer_id=late.pk).count() == 1
     late.delete()
     assert not CustomerClass.objects.filter(customer_id=late.pk).exists()
     assert not CurrentClass.objects.filter(customer_id=late.pk).exists()
     assert not ClassTransition.objects.filter(customer_id=late.pk).exists()
+    assert CustomerClass.objects.count() == others
+    # A queryset delete sends the same signal for each customer.
+    gone = list(Customer.objects.filter(code__in=["LATE2", "LATE3"]).values_list("id", flat=True))
+    Customer.objects.filter(id__in=gone).delete()
+    assert not CustomerClass.objects.filter(customer_id__in=gone).exists()
+    assert CustomerClass.objects.count() == others - len(gone)
