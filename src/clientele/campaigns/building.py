@@ -434,14 +434,8 @@ def run_wave(campaign: Campaign, wave: Wave, *, previous: int = 0, now=None) -> 
     if wave.only_non_responders:
         due = due.filter(target__responded_at__isnull=True)
     address = ADDRESS_FIELD.get(wave.channel)
-    columns = [
-        "id",
-        "customer_id",
-        "target_id",
-        "customer__name",
-        "customer__code",
-        "owner_id",
-    ]
+    # A row: task id, customer id, name, code, owner id[, address] (`_renderer` reads it).
+    columns = ["id", "customer_id", "customer__name", "customer__code", "owner_id"]
     if address:
         columns.append(f"customer__{address}")
     offer = campaign.offers.filter(active=True).order_by("-priority", "name").first()
@@ -736,7 +730,7 @@ def _suppression_groups(decision, retry_on):
 def _managers(rows) -> dict[int, str]:
     """The display name of each account manager owning one of the rows (by user id): a
     few dozen people read once, where the row carried three name columns each."""
-    ids = {row[5] for row in rows if row[5] is not None}
+    ids = {row[4] for row in rows if row[4] is not None}
     users = User.objects.filter(pk__in=ids).values_list("pk", "first_name", "last_name", "username")
     return {pk: f"{first} {last}".strip() or username or "" for pk, first, last, username in users}
 
@@ -756,8 +750,8 @@ def _renderer(campaign, wave, offer, categories, managers: dict[int, str]):
     key = coupon_key()
 
     def render(row):
-        task_id, customer_id, _target, name, code, owner_id = row[:6]
-        recipient = row[6] if len(row) > 6 else str(customer_id)
+        task_id, customer_id, name, code, owner_id = row[:5]
+        recipient = row[5] if len(row) > 5 else str(customer_id)
         template = wave.template
         category = categories.get(customer_id) if categories else None
         if category and category in variants:
