@@ -4,6 +4,7 @@
     python bench/bench_classify.py --customers 100000      # a smaller run
     python bench/bench_classify.py --backends sqlite --skip-file
     python bench/bench_classify.py --backends '' --repeat 3   # only the order-file comparison
+    python bench/bench_classify.py --reuse --skip-file     # the databases of the last run again
 
 1. Generates N customers with 10 orders each on average (numpy, seeded), simulated from
    the BG/NBD and Gamma-Gamma processes (see `generate`): 1,000,000 customers give about
@@ -19,6 +20,7 @@
    times, and prints the best of each and the ratio (wall clock and CPU seconds).
 
 Results are printed and written to WORKDIR/results.json; docs/benchmarks.md records them.
+Every statement of the database runs is logged with its duration in WORKDIR/trace-*.log.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -97,19 +100,23 @@ def _iso(epoch: np.ndarray, zone_offset_hours: int = 0) -> np.ndarray:
 # --- the database runs (one process per backend) -----------------------------------------
 
 
-def worker(backend: str, data: str, workdir: Path) -> dict:
-    """Migrate a fresh database, load the data, time two full runs. Prints JSON."""
+def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
+    """Migrate a fresh database, load the data, time two full runs. Prints JSON. With
+    `reuse`, a database left by an earlier run (--keep) is used as it is, its
+    classification results cleared, so the first run is a first run again."""
     if backend == "sqlite":
         path = workdir / "bench.sqlite3"
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{path}{suffix}").unlink(missing_ok=True)
+        if not reuse:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     else:
         import psycopg
 
-        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
-            admin.execute(f"CREATE DATABASE {PG_NAME}")
+        if not reuse:
+            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
+                admin.execute(f"CREATE DATABASE {PG_NAME}")
         os.environ["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
     os.environ.setdefault("CLIENTELE_DATA_DIR", str(workdir / "data"))
     os.environ["DJANGO_SETTINGS_MODULE"] = "clientele.settings"
@@ -122,9 +129,18 @@ def worker(backend: str, data: str, workdir: Path) -> dict:
     from django.db import connection
 
     call_command("migrate", verbosity=0, interactive=False)
-    arrays = np.load(data)
+    # Every statement of the runs with its duration, for finding where the time goes.
+    trace = logging.getLogger("clientele.segmentation.sources")
+    trace.setLevel(logging.DEBUG)
+    trace.propagate = False
+    handler = logging.FileHandler(workdir / f"trace-{backend}.log", mode="w")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    trace.addHandler(handler)
     started = time.perf_counter()
-    _load_database(connection, backend, arrays)
+    if reuse:
+        _clear_classification(connection)
+    else:
+        _load_database(connection, backend, np.load(data))
     load_seconds = time.perf_counter() - started
 
     from clientele.segmentation.constants import Trigger
@@ -159,6 +175,27 @@ def worker(backend: str, data: str, workdir: Path) -> dict:
         )
     print("RESULT " + json.dumps(result), flush=True)
     return result
+
+
+def _clear_classification(connection):
+    """Remove every run and result, keeping the definitions, customers and orders."""
+    from clientele.segmentation import models
+
+    tables = [
+        m._meta.db_table
+        for m in (models.ClassTransition, models.CurrentClass, models.CustomerClass,
+                  models.ClassificationRun)
+    ]  # fmt: skip
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute(f"DELETE FROM {table}")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"VACUUM ANALYZE {table}")
+    else:
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM")
 
 
 def _load_database(connection, backend, arrays):
@@ -368,28 +405,34 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=2,
                         help="runs of each file pipeline, alternating; the best counts")  # fmt: skip
     parser.add_argument("--workdir", default=str(HERE / "out"))
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the databases and data an earlier run left in --workdir",
+    )
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--data", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     if args.worker:
-        worker(args.worker, args.data, workdir)
+        worker(args.worker, args.data, workdir, args.reuse)
         return
 
     results = {"customers": args.customers, "orders_per_customer": args.orders, "seed": args.seed}
-    started = time.perf_counter()
-    customer, epoch, cents, status = generate(args.customers, args.orders, args.seed)
     data = workdir / "data.npz"
-    np.savez(data, customer=customer, epoch=epoch, cents=cents, status=status,
-             customers=np.int64(args.customers))  # fmt: skip
-    print(f"generated {customer.size:,} orders for {args.customers:,} customers in "
-          f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+    if not (args.reuse and data.exists()):
+        started = time.perf_counter()
+        customer, epoch, cents, status = generate(args.customers, args.orders, args.seed)
+        np.savez(data, customer=customer, epoch=epoch, cents=cents, status=status,
+                 customers=np.int64(args.customers))  # fmt: skip
+        print(f"generated {customer.size:,} orders for {args.customers:,} customers in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
 
     for backend in [b for b in args.backends.split(",") if b]:
         proc = subprocess.run(
             [sys.executable, __file__, "--worker", backend, "--data", str(data),
-             "--workdir", str(workdir)],
+             "--workdir", str(workdir)] + (["--reuse"] if args.reuse else []),
             capture_output=True, text=True, check=False,
         )  # fmt: skip
         line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)

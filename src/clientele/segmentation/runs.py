@@ -56,7 +56,7 @@ def run_definitions(
     as_of = as_of or timezone.localdate()
     executor = DjangoExecutor(connection)
     restore = _tune(executor)
-    sources = database_sources()
+    sources = database_sources(executor.dialect)
     bounds = (
         _epoch(Order.objects.aggregate(v=Min("ordered_at"))["v"]),
         _epoch(Order.objects.aggregate(v=Max("ordered_at"))["v"]),
@@ -68,7 +68,9 @@ def run_definitions(
     future = Order.objects.valued().filter(ordered_at__gte=end_of_day).count()
     runs = []
     try:
-        batch.context()  # the shared per-customer-day table, outside any savepoint
+        # The facts every definition reads, in one pass and outside any savepoint (a failed
+        # definition's rollback must not take shared tables with it).
+        batch.prepare([(d.kind, d.parameters) for d in definitions])
         for definition in definitions:
             run = _start(definition, trigger, as_of, user)
             if run is None:
@@ -205,59 +207,83 @@ def _write(run, definition, computed, executor, batch) -> None:
     transitions = ClassTransition._meta.db_table
     overrides = ClassOverride._meta.db_table
     d = int(definition.pk)
-
-    # The final class: a manual class set by a manager wins over the computed one.
-    final = executor.temp_name("final")
     columns = [c for c in RESULT_COLUMNS if c not in ("customer_id", "code")]
-    executor.execute(f"DROP TABLE IF EXISTS {final}")
-    executor.execute(
-        f"CREATE TEMPORARY TABLE {final} AS SELECT r.customer_id, COALESCE(o.code, r.code) AS code,"
-        " o.code IS NOT NULL AS manual, "
-        + ", ".join(f"r.{c}" for c in columns)
-        + f" FROM {result} r LEFT JOIN {overrides} o ON o.customer_id = r.customer_id"
-        f" AND o.definition_id = {d}"
-    )
-    executor.track(final)
-    executor.execute(f"CREATE INDEX {final}_ix ON {final} (customer_id)")
-    executor.analyze(final)
+    listed = ", ".join(columns)
 
+    # The final class: a manual class set by a manager wins over the computed one. Without
+    # any override for this definition (the usual case) the result is the final class
+    # and is read as it is, not copied.
+    if ClassOverride.objects.filter(definition_id=d).exists():
+        final = executor.temp_name("final")
+        executor.execute(f"DROP TABLE IF EXISTS {final}")
+        executor.execute(
+            f"CREATE TEMPORARY TABLE {final} AS SELECT r.customer_id,"
+            " COALESCE(o.code, r.code) AS code, o.code IS NOT NULL AS manual, "
+            + ", ".join(f"r.{c}" for c in columns)
+            + f" FROM {result} r LEFT JOIN {overrides} o ON o.customer_id = r.customer_id"
+            f" AND o.definition_id = {d}"
+        )
+        executor.track(final)
+        executor.analyze(final)
+    else:
+        final = f"(SELECT customer_id, code, FALSE AS manual, {listed} FROM {result})"
+
+    executor.execute(
+        f"INSERT INTO {snapshot} (run_id, customer_id, code, {listed}, computed_at)"
+        f" SELECT {int(run.pk)}, customer_id, code, {listed}, %s FROM {final} f",
+        [ops.adapt_datetimefield_value(now)],
+    )
     has_previous = ClassificationRun.objects.filter(
         definition=definition, status=RunStatus.SUCCEEDED
     ).exists()
-    executor.execute(
-        f"INSERT INTO {snapshot} (run_id, customer_id, code, {', '.join(columns)}, computed_at)"
-        f" SELECT {int(run.pk)}, customer_id, code, {', '.join(columns)}, %s FROM {final}",
-        [ops.adapt_datetimefield_value(now)],
-    )
     moved = 0
-    if has_previous:
-        # Customers seen by an earlier run who changed class, and customers new to it.
-        moved = executor.execute(
-            f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code, to_code, at)"
-            f" SELECT {d}, f.customer_id, {int(run.pk)}, COALESCE(c.code, ''), f.code, %s"
-            f" FROM {final} f LEFT JOIN {current} c ON c.customer_id = f.customer_id"
-            f" AND c.definition_id = {d} WHERE c.code IS NULL OR c.code <> f.code",
-            [ops.adapt_datetimefield_value(now)],
+    if CurrentClass.objects.filter(definition_id=d).exists():
+        # One join of the new classes with the current ones finds every row that changes
+        # (class, manual flag, or a customer new to the definition); transitions, updates
+        # and inserts then read that short list instead of joining a million rows each.
+        changes = executor.temp_name("changes")
+        executor.execute(f"DROP TABLE IF EXISTS {changes}")
+        executor.execute(
+            f"CREATE TEMPORARY TABLE {changes} AS SELECT f.customer_id, f.code, f.manual,"
+            f" c.code AS old_code FROM {final} f LEFT JOIN {current} c"
+            f" ON c.definition_id = {d} AND c.customer_id = f.customer_id"
+            " WHERE c.code IS NULL OR c.code <> f.code OR c.manual <> f.manual"
         )
-    # Without any current class of this definition yet (its first run), nothing is updated
-    # and every row is new: a plain insert, without probing the table row by row.
-    has_current = CurrentClass.objects.filter(definition_id=d).exists()
-    if has_current:
-        _update_current(executor, definition, batch, current, final, d, as_of, ops)
-    exists = (
-        f" WHERE NOT EXISTS (SELECT 1 FROM {current} c WHERE c.definition_id = {d}"
-        " AND c.customer_id = f.customer_id)"
-        if has_current
-        else ""
-    )
-    executor.execute(
-        f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at, manual)"
-        f" SELECT {d}, f.customer_id, f.code, %s, %s, f.manual FROM {final} f{exists}",
-        [as_of, as_of],
-    )
+        executor.track(changes)
+        executor.execute(f"CREATE INDEX {changes}_ix ON {changes} (customer_id)")
+        executor.analyze(changes)
+        if has_previous:
+            moved = executor.execute(
+                f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code,"
+                f" to_code, at) SELECT {d}, customer_id, {int(run.pk)}, COALESCE(old_code, ''),"
+                f" code, %s FROM {changes} WHERE old_code IS NULL OR old_code <> code",
+                [ops.adapt_datetimefield_value(now)],
+            )
+        _update_current(executor, definition, batch, current, changes, d, as_of, ops)
+        executor.execute(
+            f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at,"
+            f" manual) SELECT {d}, customer_id, code, %s, %s, manual FROM {changes}"
+            " WHERE old_code IS NULL",
+            [as_of, as_of],
+        )
+    else:
+        # The definition's first run (or its current classes were cleared): every row is
+        # new, inserted without probing the table row by row.
+        if has_previous:
+            moved = executor.execute(
+                f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code,"
+                f" to_code, at) SELECT {d}, customer_id, {int(run.pk)}, '', code, %s"
+                f" FROM {final} f",
+                [ops.adapt_datetimefield_value(now)],
+            )
+        executor.execute(
+            f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at,"
+            f" manual) SELECT {d}, customer_id, code, %s, %s, manual FROM {final} f",
+            [as_of, as_of],
+        )
     counts = {
         code: int(n)
-        for code, n in executor.query(f"SELECT code, COUNT(*) FROM {final} GROUP BY code")
+        for code, n in executor.query(f"SELECT code, COUNT(*) FROM {final} f GROUP BY code")
     }
     finished = timezone.now()
     run.status = RunStatus.SUCCEEDED
@@ -274,17 +300,16 @@ def _write(run, definition, computed, executor, batch) -> None:
     )  # fmt: skip
 
 
-def _update_current(executor, definition, batch, current, final, d, as_of, ops) -> None:
-    """Current classes that changed (and their manual flag); rolling tiers reviewed."""
+def _update_current(executor, definition, batch, current, changes, d, as_of, ops) -> None:
+    """Current classes that changed class (entered today) or manual flag; rolling tiers
+    reviewed."""
     executor.execute(
-        f"UPDATE {current} SET code = f.code, since = %s, reviewed_at = %s FROM {final} f"
-        f" WHERE {current}.definition_id = {d} AND {current}.customer_id = f.customer_id"
-        f" AND {current}.code <> f.code",
+        f"UPDATE {current} SET code = ch.code, manual = ch.manual,"
+        f" since = CASE WHEN {current}.code <> ch.code THEN %s ELSE {current}.since END,"
+        f" reviewed_at = CASE WHEN {current}.code <> ch.code THEN %s"
+        f" ELSE {current}.reviewed_at END FROM {changes} ch WHERE {current}.definition_id = {d}"
+        f" AND {current}.customer_id = ch.customer_id AND ch.old_code IS NOT NULL",
         [as_of, as_of],
-    )
-    executor.execute(
-        f"UPDATE {current} SET manual = f.manual FROM {final} f WHERE {current}.definition_id"
-        f" = {d} AND {current}.customer_id = f.customer_id AND {current}.manual <> f.manual"
     )
     if definition.kind == Kind.TIER and definition.parameters.get("downgrade") == "rolling":
         cutoff = day_date(batch.as_of_day - int(definition.parameters["window_days"]))
