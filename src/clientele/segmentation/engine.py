@@ -78,25 +78,48 @@ class Batch:
         self.resolve_clv = resolve_clv
         self.clv_tables: dict[str, object] = {}
         self._order_days = None
-        self._facts: dict = {}
+        self._wide: list[tuple[frozenset, object]] = []  # ((window, fact) pairs, table)
+
+    def _days_expr(self):
+        return ex.order_days(self.sources, self.as_of_day, self.offsets)
+
+    def prepare(self, definitions) -> None:
+        """Compute the facts the definitions ((kind, parameters) pairs) read in one pass
+        over the customer-days, grouped straight from the orders: the per-customer-day
+        table (as many rows as orders) is then never stored."""
+        needed = set()
+        for kind, params in definitions:
+            needed |= ex.facts_needed(kind, params)
+        if needed:
+            self._store_wide(frozenset(needed), self._days_expr())
+
+    def _store_wide(self, needed: frozenset, days):
+        ctx = ex.Context(self.as_of_day, self.offsets, days)
+        expr = ex.customer_facts_wide(ctx, needed)
+        table = self.executor.materialize(expr, "facts", index=("customer_id",))
+        self._wide.append((needed, table))
+        return table
+
+    def _days(self):
+        """The per-customer-day table, stored on first use by facts no batch prepared."""
+        if self._order_days is None:
+            self._order_days = self.executor.materialize(
+                self._days_expr(), "order_days", index=("customer_id",)
+            )
+        return self._order_days
 
     def context(self, definition_id=None) -> ex.Context:
-        if self._order_days is None:
-            expr = ex.order_days(self.sources, self.as_of_day, self.offsets)
-            self._order_days = self.executor.materialize(expr, "order_days", index=("customer_id",))
         return ex.Context(
-            self.as_of_day, self.offsets, self._order_days, definition_id, self._facts_for
+            self.as_of_day, self.offsets, self._days_expr(), definition_id, self._wide_for
         )
 
-    def _facts_for(self, window_days):
-        """Per-customer facts of a window, computed once per batch and shared by kinds."""
-        if window_days not in self._facts:
-            ctx = ex.Context(self.as_of_day, self.offsets, self._order_days)
-            expr = ex.customer_facts(ctx, window_days)
-            self._facts[window_days] = self.executor.materialize(
-                expr, "facts", index=("customer_id",)
-            )
-        return self._facts[window_days]
+    def _wide_for(self, needed: frozenset):
+        """A stored facts table with these (window, fact) pairs: the prepared one, or one
+        of its own."""
+        for have, table in self._wide:
+            if needed <= have:
+                return table
+        return self._store_wide(needed, self._days())
 
     def clv_table(self, key: str):
         """Lifetime-value results (customer_id, p_alive, clv) of the definition `key`."""
@@ -301,7 +324,8 @@ class Batch:
                 )
                 for column, _score, descending in ex.RFM_SCORED
             }
-        return ex.rfm(inputs, params, stats)
+        scores = self.executor.materialize(ex.rfm_scores(inputs, params, stats), "rfm_scores")
+        return ex.rfm_segments(scores, params)
 
     # --- value x expectation ---------------------------------------------------------
 

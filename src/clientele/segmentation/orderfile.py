@@ -664,6 +664,9 @@ def classify_order_file(
             until, future = _until(executor, loaded, zone, until, today)
             bounds = (loaded.first_epoch, loaded.last_epoch)
             batch = Batch(executor, plain_sources(), until, zone, bounds)
+            step = time.perf_counter()
+            batch.prepare([(item["kind"], item["parameters"]) for item in definitions])
+            timings["facts"] = time.perf_counter() - step
             results, outputs, counts = {}, {}, {}
             for item in definitions:
                 step = time.perf_counter()
