@@ -124,7 +124,13 @@ def explain(customer) -> list[dict]:
     [{"definition", "key", "name", "kind", "code", "label", "since", "manual", "text",
       "run_id", "computed_at"}], ordered like the definitions."""
     currents = (
-        CurrentClass.objects.filter(customer=customer, definition__active=True)
+        CurrentClass.objects.filter(
+            # per definition: the unique (definition, customer) index is the customer's index
+            definition_id__in=list(
+                ClassificationDefinition.objects.filter(active=True).values_list("id", flat=True)
+            ),
+            customer=customer,
+        )
         .select_related("definition")
         .order_by("definition__position", "definition__name")
     )

@@ -3,14 +3,18 @@
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from .models import ClassificationRun, CustomerClass
+from .models import ClassificationDefinition, ClassificationRun, CurrentClass, CustomerClass
 
 
 @receiver(pre_delete, sender="customers.Customer")
 def delete_class_history(sender, instance, **kwargs):
-    """A deleted customer's snapshot rows, found run by run through the unique (run,
-    customer) index: the snapshots have no index on the customer alone (see
-    CustomerClass), so the ORM's own cascade would read the whole table."""
+    """A deleted customer's snapshot rows and current classes, found run by run and
+    definition by definition through the unique (run, customer) and (definition,
+    customer) indexes: neither table has an index on the customer alone (see
+    CustomerClass and CurrentClass), so the ORM's own cascade would read the whole table."""
     runs = list(ClassificationRun.objects.values_list("id", flat=True))
     if runs:
         CustomerClass.objects.filter(run_id__in=runs, customer_id=instance.pk).delete()
+    definitions = list(ClassificationDefinition.objects.values_list("id", flat=True))
+    if definitions:
+        CurrentClass.objects.filter(definition_id__in=definitions, customer_id=instance.pk).delete()

@@ -130,6 +130,21 @@ def test_manual_class_is_kept_until_cleared(customers):
     assert _current(tiers, c7).code == "normal"
 
 
+def test_a_manual_class_equal_to_the_computed_one_changes_only_the_flag(customers):
+    tiers = ClassificationDefinition.objects.get(key="member_tiers")
+    c2 = customers["c2"]
+    run_definition(tiers, as_of=AS_OF)
+    assert (_current(tiers, c2).code, _current(tiers, c2).manual) == ("senior", False)
+    set_override(tiers, c2, "senior", reason="kept by hand")
+    run = run_definition(tiers, as_of=AS_OF + dt.timedelta(days=1))
+    current = _current(tiers, c2)
+    assert (current.code, current.manual, current.since) == ("senior", True, AS_OF)
+    assert run.transitions == 0 and not ClassTransition.objects.filter(run=run).exists()
+    clear_override(tiers, c2)
+    run_definition(tiers, as_of=AS_OF + dt.timedelta(days=2))
+    assert (_current(tiers, c2).code, _current(tiers, c2).manual) == ("senior", False)
+
+
 def test_override_with_an_unknown_class_is_refused(customers):
     from django.core.exceptions import ValidationError
 
@@ -232,8 +247,9 @@ def test_command_with_unknown_definition(customers):
 
 def test_deleting_a_customer_removes_its_classification_rows(customers):
     """The bulk-written tables carry no database foreign keys; a deleted customer's
-    snapshot rows go run by run (segmentation.signals), its current class and transitions
-    by the ORM cascade; a queryset delete does the same; other customers keep theirs."""
+    snapshot rows go run by run and its current classes definition by definition
+    (segmentation.signals), its transitions by the ORM cascade; a queryset delete does the
+    same; other customers keep theirs."""
     tiers = ClassificationDefinition.objects.get(key="member_tiers")
     run_definition(tiers, as_of=AS_OF)
     for code in ("LATE", "LATE2", "LATE3"):
@@ -250,6 +266,9 @@ def test_deleting_a_customer_removes_its_classification_rows(customers):
     assert CustomerClass.objects.count() == others
     # A queryset delete sends the same signal for each customer.
     gone = list(Customer.objects.filter(code__in=["LATE2", "LATE3"]).values_list("id", flat=True))
+    current_others = CurrentClass.objects.exclude(customer_id__in=gone).count()
     Customer.objects.filter(id__in=gone).delete()
     assert not CustomerClass.objects.filter(customer_id__in=gone).exists()
     assert CustomerClass.objects.count() == others - len(gone)
+    assert not CurrentClass.objects.filter(customer_id__in=gone).exists()
+    assert CurrentClass.objects.count() == current_others
