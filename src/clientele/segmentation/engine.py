@@ -96,7 +96,12 @@ class Batch:
     def _store_wide(self, needed: frozenset, days):
         ctx = ex.Context(self.as_of_day, self.offsets, days)
         expr = ex.customer_facts_wide(ctx, needed)
-        table = self.executor.materialize(expr, "facts", index=("customer_id",))
+        table = self.executor.materialize(
+            expr,
+            "facts",
+            index=("customer_id",),
+            whole=tuple(filter(None, [self.sources.orders_table])),
+        )
         self._wide.append((needed, table))
         return table
 

@@ -174,3 +174,35 @@ def test_abc_by_quantity_and_margin_and_the_potential_flag(customers):
     # 500 per ton of steel; bolts have no cost and add no margin
     assert by_margin["c1"].measure == 150250 and by_margin["c2"].measure == 50000
     assert by_margin["c3"].measure == 5000
+
+
+def test_the_facts_read_the_orders_in_one_pass_without_their_index(customers):
+    """A batch computes every default definition's facts in one statement; on SQLite it
+    reads the orders in storage order (not by walking the (customer, time) index, which
+    fetches each row from wherever it lies)."""
+    from django.db import connection
+
+    from clientele.segmentation import expressions as ex
+    from clientele.segmentation.defaults import default_definitions
+    from clientele.segmentation.engine import Batch
+    from clientele.segmentation.sources import DjangoExecutor, database_sources
+
+    executor = DjangoExecutor(connection)
+    batch = Batch(executor, database_sources(executor.dialect), AS_OF, "Asia/Shanghai")
+    executed = []
+    execute = executor.execute
+    executor.execute = lambda sql, params=None: executed.append(sql) or execute(sql, params)
+    definitions = [(d["kind"], d["parameters"]) for d in default_definitions()]
+    batch.prepare(definitions)
+    needed = set().union(*(ex.facts_needed(kind, params) for kind, params in definitions))
+    batch._wide_for(frozenset(needed))  # already there: nothing is computed again
+    (facts,) = [sql for sql in executed if sql.startswith("CREATE TEMPORARY TABLE")]
+    for window_days, name in needed:
+        assert f'"{name}_{ex.window_tag(window_days)}"' in facts
+    if connection.vendor == "sqlite":
+        select = facts[facts.index(" AS ") + 4 :]
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN QUERY PLAN " + select)
+            plan = " ".join(str(row[-1]) for row in cursor.fetchall())
+        assert "INDEX sales_order" not in plan, plan
+    executor.drop_temporary()
