@@ -232,15 +232,29 @@ def _load_database(connection, backend, arrays):
     _insert(connection, pg, Order._meta.db_table,
             ["id", "customer_id", "number", "ordered_at", "status", "total"], order_rows,
             order_fixed)  # fmt: skip
+    # What follows any bulk load (and what autovacuum would soon do anyway): statistics,
+    # the visibility map and hint bits set, the write-ahead log checkpointed. Without it
+    # the first timed run also paid for that (every freshly loaded order row's hint bits
+    # written on first read, autovacuum running alongside): 66.6 s instead of about 61 s
+    # on PostgreSQL on 2026-12-01.
     with connection.cursor() as cursor:
         if pg:
             for table in (Customer._meta.db_table, Order._meta.db_table):
                 cursor.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
                 )
-                cursor.execute(f"ANALYZE {table}")
         else:
             cursor.execute("ANALYZE")
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if pg:
+        connection.ensure_connection()
+        autocommit = connection.get_autocommit()
+        connection.set_autocommit(True)  # VACUUM cannot run inside a transaction
+        with connection.cursor() as cursor:
+            for table in (Customer._meta.db_table, Order._meta.db_table):
+                cursor.execute(f"VACUUM (ANALYZE) {table}")
+            cursor.execute("CHECKPOINT")
+        connection.set_autocommit(autocommit)
 
 
 def _fixed(model, given, stamp) -> dict:

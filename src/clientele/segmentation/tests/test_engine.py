@@ -206,3 +206,29 @@ def test_the_facts_read_the_orders_in_one_pass_without_their_index(customers):
             plan = " ".join(str(row[-1]) for row in cursor.fetchall())
         assert "INDEX sales_order" not in plan, plan
     executor.drop_temporary()
+
+
+def test_lifetime_values_are_the_same_joined_on_packed_or_on_separate_histories(
+    customers, monkeypatch
+):
+    """Customers reach their history's predictions through one packed integer; histories
+    too long to pack (dates spanning millennia) join on the three columns, same values."""
+    from django.db import connection
+
+    from clientele.segmentation import expressions as ex
+    from clientele.segmentation.engine import Batch
+    from clientele.segmentation.sources import DjangoExecutor, database_sources
+
+    clv = ClassificationDefinition.objects.get(key="clv")
+    results = []
+    for part in (ex.HISTORY_PART, 1):  # 1: nothing fits, so nothing is packed
+        monkeypatch.setattr(ex, "HISTORY_PART", part)
+        executor = DjangoExecutor(connection)
+        batch = Batch(executor, database_sources(executor.dialect), AS_OF, "Asia/Shanghai")
+        table = batch.compute(clv.kind, clv.parameters, clv.key).table.get_name()
+        results.append(executor.query(f"SELECT * FROM {table} ORDER BY customer_id"))
+        executor.drop_temporary()
+    packed, separate = results
+    assert packed == separate
+    p_alive = ex.RESULT_COLUMNS.index("p_alive")
+    assert any(row[p_alive] is not None for row in packed)
