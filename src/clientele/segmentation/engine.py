@@ -1,8 +1,9 @@
 """The classification engine: evaluates definitions over one data set and as-of day.
 
-A `Batch` materialises the per-customer-day table once (valued orders merged per local
-day), then computes each definition into a temporary result table (`RESULT_SCHEMA`, one
-row per customer) with the kind's Ibis expression. Lifetime value is the one kind with a
+A `Batch` first stores, in one pass over the orders (merged per customer and local day:
+same-day purchases are one occasion), every per-customer fact its definitions read
+(`prepare`), then computes each definition into a temporary result table
+(`RESULT_SCHEMA`, one row per customer) with the kind's Ibis expression. Lifetime value is the one kind with a
 step outside SQL: the database compresses customers to unique (x, t_x, T) triples and
 (x, repeat spend) pairs with counts, numpy/scipy fit BG/NBD and Gamma-Gamma on those
 (`lifetime.py`), the predictions per unique triple go back into a temporary table, and the
