@@ -257,11 +257,14 @@ class CurrentClass(models.Model):
     not keep a manual level once the override is cleared)."""
 
     # Bulk-written like the snapshots: no per-row constraint check, and no index on the
-    # definition or the customer alone: the unique (definition, customer) index serves
+    # definition or the customer alone: the (definition, customer) primary key serves
     # both, a customer's classes being looked up per definition (a handful). An index on
     # the customer was written at a random place for each of a run's million rows, about
     # 1.2 s of PostgreSQL's time per definition; a deleted customer's rows are deleted
     # definition by definition (signals.delete_class_history), not by the ORM's cascade.
+    # The key is the pair itself: a surrogate id cost a column, a sequence call and an
+    # index per row, and nothing refers to a current class by id.
+    pk = models.CompositePrimaryKey("definition", "customer")
     definition = models.ForeignKey(
         ClassificationDefinition,
         verbose_name=_("definition"),
@@ -287,11 +290,6 @@ class CurrentClass(models.Model):
         ordering = ["definition", "customer"]
         verbose_name = _("current class")
         verbose_name_plural = _("current classes")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["definition", "customer"], name="one_current_class_per_definition"
-            )
-        ]
         indexes = [models.Index(fields=["definition", "code"])]
 
     def __str__(self):

@@ -1,0 +1,59 @@
+"""Current classes kept across the migration to the (definition, customer) key and back."""
+
+import datetime
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("segmentation", "0005_current_classes_without_customer_index")]
+AFTER = [("segmentation", "0006_current_class_composite_key")]
+DAY = datetime.date(2026, 11, 11)
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+def _rows(apps):
+    model = apps.get_model("segmentation", "CurrentClass")
+    return sorted(
+        model.objects.values_list("definition__key", "customer__code", "code", "since", "manual")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_current_classes_move_to_the_composite_key_and_back():
+    old = migrate(BEFORE)
+    customers = [
+        old.get_model("customers", "Customer").objects.create(code=code, name=code)
+        for code in ("K1", "K2")
+    ]
+    definitions = list(old.get_model("segmentation", "ClassificationDefinition").objects.all()[:2])
+    current = old.get_model("segmentation", "CurrentClass")
+    for definition in definitions:
+        for customer in customers:
+            current.objects.create(
+                definition=definition, customer=customer, code=f"c{customer.code}",
+                since=DAY, reviewed_at=DAY, manual=customer.code == "K2",
+            )  # fmt: skip
+    expected = _rows(old)
+    assert len(expected) == 4
+    try:
+        new = migrate(AFTER)
+        assert _rows(new) == expected
+        model = new.get_model("segmentation", "CurrentClass")
+        assert [f.name for f in model._meta.pk_fields] == ["definition", "customer"]
+        with pytest.raises(IntegrityError), transaction.atomic():  # the key is unique
+            model.objects.create(
+                definition_id=definitions[0].pk, customer_id=customers[0].pk, code="again",
+                since=DAY, reviewed_at=DAY,
+            )  # fmt: skip
+        back = migrate(BEFORE)
+        assert _rows(back) == expected
+        assert back.get_model("segmentation", "CurrentClass").objects.filter(id__gt=0).count() == 4
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
