@@ -394,7 +394,7 @@ def customer_plan(customer, today: dt.date | None = None) -> list[dict]:
     quantity bought in the last 12 months in the gift's unit), the gifts earned (the
     highest threshold reached per unit) and the customer's open duty tasks."""
     classes = list(
-        # Per definition: the unique (definition, customer) index is the customer's index.
+        # Per definition: the (definition, customer) key is the customer's index.
         CurrentClass.objects.filter(
             definition_id__in=list(ClassificationDefinition.objects.values_list("id", flat=True)),
             customer_id=customer.pk,

@@ -125,7 +125,7 @@ def explain(customer) -> list[dict]:
       "run_id", "computed_at"}], ordered like the definitions."""
     currents = (
         CurrentClass.objects.filter(
-            # per definition: the unique (definition, customer) index is the customer's index
+            # per definition: the (definition, customer) key is the customer's index
             definition_id__in=list(
                 ClassificationDefinition.objects.filter(active=True).values_list("id", flat=True)
             ),

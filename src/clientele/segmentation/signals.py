@@ -9,8 +9,8 @@ from .models import ClassificationDefinition, ClassificationRun, CurrentClass, C
 @receiver(pre_delete, sender="customers.Customer")
 def delete_class_history(sender, instance, **kwargs):
     """A deleted customer's snapshot rows and current classes, found run by run and
-    definition by definition through the unique (run, customer) and (definition,
-    customer) indexes: neither table has an index on the customer alone (see
+    definition by definition through the unique (run, customer) index and the (definition,
+    customer) primary key: neither table has an index on the customer alone (see
     CustomerClass and CurrentClass), so the ORM's own cascade would read the whole table."""
     runs = list(ClassificationRun.objects.values_list("id", flat=True))
     if runs:

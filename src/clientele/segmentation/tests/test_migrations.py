@@ -32,7 +32,11 @@ def test_current_classes_move_to_the_composite_key_and_back():
         old.get_model("customers", "Customer").objects.create(code=code, name=code)
         for code in ("K1", "K2")
     ]
-    definitions = list(old.get_model("segmentation", "ClassificationDefinition").objects.all()[:2])
+    definition_model = old.get_model("segmentation", "ClassificationDefinition")
+    definitions = [
+        definition_model.objects.create(key=key, name=key, kind="tier", parameters={})
+        for key in ("moved_a", "moved_b")
+    ]
     current = old.get_model("segmentation", "CurrentClass")
     for definition in definitions:
         for customer in customers:
