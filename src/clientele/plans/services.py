@@ -39,7 +39,7 @@ from django.utils import timezone
 from clientele.core.permissions import scope_queryset
 from clientele.customers.models import Interaction
 from clientele.sales.models import VALUE_STATUSES, OrderLine
-from clientele.segmentation.models import ClassificationDefinition, CurrentClass
+from clientele.segmentation.models import CurrentClass
 
 from .choices import DutyKind, Performer, TaskStatus
 from .models import ClassPlan, ContactDuty, DutyTask
@@ -394,11 +394,7 @@ def customer_plan(customer, today: dt.date | None = None) -> list[dict]:
     quantity bought in the last 12 months in the gift's unit), the gifts earned (the
     highest threshold reached per unit) and the customer's open duty tasks."""
     classes = list(
-        # Per definition: the (definition, customer) key is the customer's index.
-        CurrentClass.objects.filter(
-            definition_id__in=list(ClassificationDefinition.objects.values_list("id", flat=True)),
-            customer_id=customer.pk,
-        ).values_list("definition_id", "code")
+        CurrentClass.objects.of_customer(customer.pk).values_list("definition_id", "code")
     )
     if not classes:
         return []

@@ -3,12 +3,12 @@
 A `Batch` first stores, in one pass over the orders (merged per customer and local day:
 same-day purchases are one occasion), every per-customer fact its definitions read
 (`prepare`), then computes each definition into a temporary result table
-(`RESULT_SCHEMA`, one row per customer) with the kind's Ibis expression. Lifetime value is the one kind with a
-step outside SQL: the database compresses customers to unique (x, t_x, T) triples and
-(x, repeat spend) pairs with counts, numpy/scipy fit BG/NBD and Gamma-Gamma on those
-(`lifetime.py`), the predictions per unique triple go back into a temporary table, and the
-per-customer values are a join — so nothing in Python grows with the number of customers
-beyond the number of distinct histories.
+(`RESULT_SCHEMA`, one row per customer) with the kind's Ibis expression. Lifetime value is
+the one kind with a step outside SQL: the database compresses customers to unique
+(x, t_x, T) triples and (x, repeat spend) pairs with counts, numpy/scipy fit BG/NBD and
+Gamma-Gamma on those (`lifetime.py`), the predictions per unique triple go back into a
+temporary table, and the per-customer values are a join — so nothing in Python grows with
+the number of customers beyond the number of distinct histories.
 
 The batch does not know where results go: `runs.py` writes them to the application's
 snapshot tables, `orderfile.py` to CSV/JSON/HTML files.
@@ -98,20 +98,23 @@ class Batch:
         ctx = ex.Context(self.as_of_day, self.offsets, days)
         expr = ex.customer_facts_wide(ctx, needed)
         table = self.executor.materialize(
-            expr,
-            "facts",
-            index=("customer_id",),
-            whole=tuple(filter(None, [self.sources.orders_table])),
+            expr, "facts", index=("customer_id",), whole=self._orders_read_whole()
         )
         self._wide.append((needed, table))
         return table
+
+    def _orders_read_whole(self) -> tuple[str, ...]:
+        """Both groupings of all orders read the orders table end to end (see
+        `Executor.materialize`)."""
+        return (self.sources.orders_table,) if self.sources.orders_table else ()
 
     def _days(self):
         """The per-customer-day table, stored on first use by facts no batch prepared."""
         if self._order_days is None:
             self._order_days = self.executor.materialize(
-                self._days_expr(), "order_days", index=("customer_id",)
-            )
+                self._days_expr(), "order_days", index=("customer_id",),
+                whole=self._orders_read_whole(),
+            )  # fmt: skip
         return self._order_days
 
     def context(self, definition_id=None) -> ex.Context:

@@ -249,6 +249,17 @@ class CustomerClass(models.Model):
         return f"{self.customer_id}: {self.code}"
 
 
+class CurrentClassQuerySet(models.QuerySet):
+    def of_customer(self, customer_id, *, active_only: bool = False):
+        """A customer's current classes, looked up definition by definition: the
+        (definition, customer) key is the only index that leads to a customer here."""
+        definitions = ClassificationDefinition.objects.all()
+        if active_only:
+            definitions = definitions.filter(active=True)
+        ids = list(definitions.values_list("id", flat=True))
+        return self.filter(definition_id__in=ids, customer_id=customer_id)
+
+
 class CurrentClass(models.Model):
     """The class a customer is in now, per definition: updated by each run (only the rows
     that change), read by the 360 page, plans and campaigns. `since` is when the customer
@@ -285,6 +296,8 @@ class CurrentClass(models.Model):
     since = models.DateField(_("since"))
     reviewed_at = models.DateField(_("reviewed"))
     manual = models.BooleanField(_("set by hand"), default=False)
+
+    objects = CurrentClassQuerySet.as_manager()
 
     class Meta:
         ordering = ["definition", "customer"]

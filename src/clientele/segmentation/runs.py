@@ -236,51 +236,42 @@ def _write(run, definition, computed, executor, batch) -> None:
     has_previous = ClassificationRun.objects.filter(
         definition=definition, status=RunStatus.SUCCEEDED
     ).exists()
-    moved = 0
-    if CurrentClass.objects.filter(definition_id=d).exists():
+    has_current = CurrentClass.objects.filter(definition_id=d).exists()
+    if has_current:
         # One join of the new classes with the current ones finds every row that changes
         # (class, manual flag, or a customer new to the definition); transitions, updates
         # and inserts then read that short list instead of joining a million rows each.
-        changes = executor.temp_name("changes")
-        executor.execute(f"DROP TABLE IF EXISTS {changes}")
+        changed = executor.temp_name("changes")
+        executor.execute(f"DROP TABLE IF EXISTS {changed}")
         executor.execute(
-            f"CREATE TEMPORARY TABLE {changes} AS SELECT f.customer_id, f.code, f.manual,"
+            f"CREATE TEMPORARY TABLE {changed} AS SELECT f.customer_id, f.code, f.manual,"
             f" c.code AS old_code FROM {final} f LEFT JOIN {current} c"
             f" ON c.definition_id = {d} AND c.customer_id = f.customer_id"
             " WHERE c.code IS NULL OR c.code <> f.code OR c.manual <> f.manual"
         )
-        executor.track(changes)
-        executor.execute(f"CREATE INDEX {changes}_ix ON {changes} (customer_id)")
-        executor.analyze(changes)
-        if has_previous:
-            moved = executor.execute(
-                f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code,"
-                f" to_code, at) SELECT {d}, customer_id, {int(run.pk)}, COALESCE(old_code, ''),"
-                f" code, %s FROM {changes} WHERE old_code IS NULL OR old_code <> code",
-                [ops.adapt_datetimefield_value(now)],
-            )
-        _update_current(executor, definition, batch, current, changes, d, as_of, ops)
-        executor.execute(
-            f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at,"
-            f" manual) SELECT {d}, customer_id, code, %s, %s, manual FROM {changes}"
-            " WHERE old_code IS NULL",
-            [as_of, as_of],
-        )
+        executor.track(changed)
+        executor.execute(f"CREATE INDEX {changed}_ix ON {changed} (customer_id)")
+        executor.analyze(changed)
     else:
         # The definition's first run (or its current classes were cleared): every row is
-        # new, inserted without probing the table row by row.
-        if has_previous:
-            moved = executor.execute(
-                f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code,"
-                f" to_code, at) SELECT {d}, customer_id, {int(run.pk)}, '', code, %s"
-                f" FROM {final} f",
-                [ops.adapt_datetimefield_value(now)],
-            )
-        executor.execute(
-            f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at,"
-            f" manual) SELECT {d}, customer_id, code, %s, %s, manual FROM {final} f",
-            [as_of, as_of],
+        # new, read as it is and inserted without probing the table row by row.
+        changed = f"(SELECT customer_id, code, manual, NULL AS old_code FROM {final} f)"
+    moved = 0
+    if has_previous:
+        moved = executor.execute(
+            f"INSERT INTO {transitions} (definition_id, customer_id, run_id, from_code, to_code,"
+            f" at) SELECT {d}, customer_id, {int(run.pk)}, COALESCE(old_code, ''), code, %s"
+            f" FROM {changed} ch WHERE old_code IS NULL OR old_code <> code",
+            [ops.adapt_datetimefield_value(now)],
         )
+    if has_current:
+        _update_current(executor, definition, batch, current, changed, d, as_of, ops)
+    executor.execute(
+        f"INSERT INTO {current} (definition_id, customer_id, code, since, reviewed_at, manual)"
+        f" SELECT {d}, customer_id, code, %s, %s, manual FROM {changed} ch"
+        " WHERE old_code IS NULL",
+        [as_of, as_of],
+    )
     counts = {
         code: int(n)
         for code, n in executor.query(f"SELECT code, COUNT(*) FROM {final} f GROUP BY code")

@@ -124,13 +124,7 @@ def explain(customer) -> list[dict]:
     [{"definition", "key", "name", "kind", "code", "label", "since", "manual", "text",
       "run_id", "computed_at"}], ordered like the definitions."""
     currents = (
-        CurrentClass.objects.filter(
-            # per definition: the (definition, customer) key is the customer's index
-            definition_id__in=list(
-                ClassificationDefinition.objects.filter(active=True).values_list("id", flat=True)
-            ),
-            customer=customer,
-        )
+        CurrentClass.objects.of_customer(customer.pk, active_only=True)
         .select_related("definition")
         .order_by("definition__position", "definition__name")
     )

@@ -3,7 +3,7 @@
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 
-from .models import ClassificationDefinition, ClassificationRun, CurrentClass, CustomerClass
+from .models import ClassificationRun, CurrentClass, CustomerClass
 
 
 @receiver(pre_delete, sender="customers.Customer")
@@ -15,6 +15,4 @@ def delete_class_history(sender, instance, **kwargs):
     runs = list(ClassificationRun.objects.values_list("id", flat=True))
     if runs:
         CustomerClass.objects.filter(run_id__in=runs, customer_id=instance.pk).delete()
-    definitions = list(ClassificationDefinition.objects.values_list("id", flat=True))
-    if definitions:
-        CurrentClass.objects.filter(definition_id__in=definitions, customer_id=instance.pk).delete()
+    CurrentClass.objects.of_customer(instance.pk).delete()
