@@ -251,6 +251,12 @@ else:
 # customers, orders or feedback commits.
 CLIENTELE_CLASSIFY_AFTER_IMPORT = _env_bool("CLIENTELE_CLASSIFY_AFTER_IMPORT", True)
 
+# On PostgreSQL a classification run computes and writes this many definitions at once,
+# each on its own database connection (1: one after another). A single connection leaves
+# all but one core idle while it writes a million snapshot rows. SQLite has one writer, so
+# there definitions always run one after another.
+CLIENTELE_CLASSIFY_WORKERS = max(1, int(os.environ.get("CLIENTELE_CLASSIFY_WORKERS", "2")))
+
 # Channels: where messages go. Nothing is configured on the embedded default: SMS and
 # e-mail are written to files in the data folder (see channels/adapters.py).
 CLIENTELE_PUBLIC_URL = os.environ.get("CLIENTELE_PUBLIC_URL", "http://localhost:8000")

@@ -3,7 +3,7 @@ field, and bulk create. A model's API is a serializer and a few declarations."""
 
 from django.db import transaction
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers, status, viewsets
+from rest_framework import exceptions, mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
@@ -47,6 +47,14 @@ class ScopedViewSet(viewsets.ModelViewSet):
             type(instance)._default_manager.filter(pk=instance.pk), self.request.user
         ).exists():
             raise exceptions.PermissionDenied("The record would be outside your customers.")
+
+
+class ScopedListViewSet(viewsets.GenericViewSet, mixins.ListModelMixin):
+    """A read-only collection with no detail route, for rows named by a pair of fields
+    (filtered by both) rather than an id of their own; same scope as ScopedViewSet."""
+
+    def get_queryset(self):
+        return scope_queryset(super().get_queryset(), self.request.user)
 
 
 class BulkCreateMixin:

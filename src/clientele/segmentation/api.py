@@ -13,7 +13,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from clientele.core import permissions
-from clientele.core.api import ScopedViewSet
+from clientele.core.api import ScopedListViewSet, ScopedViewSet
 
 from . import rules, services, tasks
 from .constants import Kind, RunStatus
@@ -114,7 +114,6 @@ class CustomerClassSerializer(serializers.ModelSerializer):
     class Meta:
         model = CustomerClass
         fields = [
-            "id",
             "run",
             "definition",
             "customer",
@@ -253,16 +252,18 @@ class CustomerClassFilter(drf_filters.FilterSet):
         fields = ["definition", "run", "code", "customer"]
 
 
-class CustomerClassViewSet(ScopedViewSet):
+class CustomerClassViewSet(ScopedListViewSet):
     """Customers' classes and scores, one row per customer and run. Without ?run= only
     the latest successful run of each definition is listed (the current snapshot);
-    ?run=<id> reads history. Account managers see their own and their team's customers."""
+    ?run=<id> reads history. A row is named by its run and customer (?run=&customer=),
+    not by an id of its own. Account managers see their own and their team's customers."""
 
     queryset = CustomerClass.objects.select_related("customer", "run__definition")
     serializer_class = CustomerClassSerializer
     http_method_names = ["get", "head", "options"]
     filterset_class = CustomerClassFilter
-    ordering_fields = ["id", "rank", "measure", "clv"]
+    ordering = ["-run", "customer"]
+    ordering_fields = ["run", "rank", "measure", "clv"]
 
     def get_queryset(self):
         queryset = super().get_queryset()

@@ -105,7 +105,7 @@ def class_counts(definition, run, user) -> list[tuple[str, str, int, float]]:
         for row in snapshot_rows(run, user)
         .order_by()
         .values("code")
-        .annotate(n=Count("id"), total=Sum("measure"))
+        .annotate(n=Count("*"), total=Sum("measure"))
     }
     order = codes_of(definition)
     codes = [c for c in order if c in found or c in (run.counts or {})]
@@ -162,7 +162,7 @@ def pareto(definition, run, user) -> Chart:
         columns=[_("rank"), _("share of customers (%)"), _("cumulative share (%)")],
     )
     if total:
-        found = rows.aggregate(n=Count("id"), last=Max("rank"))
+        found = rows.aggregate(n=Count("*"), last=Max("rank"))
         step = max(1, found["n"] // PARETO_POINTS)
         sampled = list(every_nth(rows, "rank", step).order_by("rank").values_list("rank", "share"))
         if sampled and sampled[-1][0] != found["last"]:
@@ -218,7 +218,7 @@ def rfm_grid(definition, run, user) -> Chart:
         .filter(score_r__isnull=False, score_f__isnull=False)
         .order_by()
         .values_list("score_r", "score_f")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     }
     for r in range(5, 0, -1):
         for f in range(1, 6):
@@ -253,7 +253,7 @@ def clv_histogram(definition, run, user) -> Chart:
     whens = [When(clv__lt=edge, then=Value(i)) for i, edge in enumerate(edges[1:-1])]
     bucket = Case(*whens, default=Value(len(edges) - 2), output_field=IntegerField())
     found = dict(
-        rows.annotate(bucket=bucket).order_by().values_list("bucket").annotate(n=Count("id"))
+        rows.annotate(bucket=bucket).order_by().values_list("bucket").annotate(n=Count("*"))
     )
     chart = Chart(
         name=f"{definition.key}-clv-histogram",
@@ -323,10 +323,10 @@ def matrix(definition, run_from, run_to, user) -> Chart:
         b.annotate(was=Coalesce(Subquery(previous.values("code")[:1]), Value("")))
         .order_by()
         .values_list("was", "code")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("*"))
     ):
         counts[(was, now)] = n
-    for was, n in a.filter(~Exists(later)).order_by().values_list("code").annotate(n=Count("id")):
+    for was, n in a.filter(~Exists(later)).order_by().values_list("code").annotate(n=Count("*")):
         counts[(was, "")] = n
     order = codes_of(definition)
     seen = {c for pair in counts for c in pair}

@@ -16,6 +16,7 @@ snapshot tables, `orderfile.py` to CSV/JSON/HTML files.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -84,22 +85,36 @@ class Batch:
     def _days_expr(self):
         return ex.order_days(self.sources, self.as_of_day, self.offsets)
 
-    def prepare(self, definitions) -> None:
+    def prepare(self, definitions, shared: bool = False) -> None:
         """Compute the facts the definitions ((kind, parameters) pairs) read in one pass
         over the customer-days, grouped straight from the orders: the per-customer-day
-        table (as many rows as orders) is then never stored."""
+        table (as many rows as orders) is then never stored. `shared`: in a table that
+        the batches of other connections (`sibling`) can read too."""
         needed = set()
         for kind, params in definitions:
             needed |= ex.facts_needed(kind, params)
         if needed:
-            self._store_wide(frozenset(needed), self._days_expr())
+            self._store_wide(frozenset(needed), self._days_expr(), shared)
 
-    def _store_wide(self, needed: frozenset, days):
+    def sibling(self, executor: Executor) -> Batch:
+        """The same batch on another connection, for computing definitions side by side:
+        it reads the facts `prepare(shared=True)` stored and keeps its own working
+        tables (lifetime-value results of the other connection are read from their
+        snapshot, see `clv_table`)."""
+        twin = copy.copy(self)
+        twin.executor = executor
+        twin.clv_tables = {}
+        twin._order_days = None
+        twin._wide = list(self._wide)
+        return twin
+
+    def _store_wide(self, needed: frozenset, days, shared: bool = False):
         ctx = ex.Context(self.as_of_day, self.offsets, days)
         expr = ex.customer_facts_wide(ctx, needed)
         table = self.executor.materialize(
-            expr, "facts", index=("customer_id",), whole=self._orders_read_whole()
-        )
+            expr, "facts", index=("customer_id",), whole=self._orders_read_whole(),
+            shared=shared,
+        )  # fmt: skip
         self._wide.append((needed, table))
         return table
 

@@ -197,12 +197,15 @@ class CustomerClass(models.Model):
     # only for existing customers and runs, a million at a time, and a per-row constraint
     # check (a trigger on PostgreSQL) would cost more than the insert. Deleting a customer
     # or a run still removes its rows: Django's ORM performs the cascade.
-    # The unique (run, customer) constraint's index serves lookups by run, and by customer
+    # The (run, customer) primary key's index serves lookups by run, and by customer
     # within a run (the 360 page, the API, the transition matrix). No index on the run or
     # the customer alone: every run writes a million rows, and the customer index (6 to 12
     # million entries after a few runs) was written at a random place for each, 4-10 s a
     # definition on PostgreSQL. A deleted customer's rows are deleted run by run through
-    # the unique index (signals.delete_class_history), not by the ORM's cascade.
+    # the key's index (signals.delete_class_history), not by the ORM's cascade.
+    # The pair is the key: a surrogate id cost a column, a sequence call and an index entry
+    # per row, and a snapshot row is named by its run and customer anyway.
+    pk = models.CompositePrimaryKey("run", "customer")
     run = models.ForeignKey(
         ClassificationRun,
         verbose_name=_("run"),
@@ -241,9 +244,6 @@ class CustomerClass(models.Model):
         ordering = ["run", "customer"]
         verbose_name = _("customer class")
         verbose_name_plural = _("customer classes")
-        constraints = [
-            models.UniqueConstraint(fields=["run", "customer"], name="one_class_per_run")
-        ]
 
     def __str__(self):
         return f"{self.customer_id}: {self.code}"

@@ -39,6 +39,7 @@ EPOCH_DATE = dt.date(1970, 1, 1)
 DAY = 86400
 INSERT_BATCH = 20000
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+SHARED_PREFIX = "seg_shared_"  # + server process id + "_": see DjangoExecutor.shared_name
 
 
 def day_number(date: dt.date) -> int:
@@ -320,17 +321,27 @@ class Executor:
         assert _NAME.match(name)
         return name
 
+    def shared_name(self, stem: str) -> str:  # pragma: no cover - PostgreSQL only
+        raise NotImplementedError("only PostgreSQL shares working tables between connections")
+
     def materialize(
-        self, expr, stem: str, index: tuple[str, ...] = (), whole: tuple[str, ...] = ()
+        self,
+        expr,
+        stem: str,
+        index: tuple[str, ...] = (),
+        whole: tuple[str, ...] = (),
+        shared: bool = False,
     ) -> ibis.Table:
         """Store the result of `expr` in a temporary table; return it as an Ibis table.
-        `whole` names tables the statement reads from end to end (see `_read_whole`)."""
-        name = self.temp_name(stem)
+        `whole` names tables the statement reads from end to end (see `_read_whole`);
+        `shared` makes a table other connections can read (see `shared_name`)."""
+        name = self.shared_name(stem) if shared else self.temp_name(stem)
         sql = self.compile(expr)
         if whole and self.dialect == "sqlite":
             sql = _read_whole(sql, whole)
         self.execute(f"DROP TABLE IF EXISTS {name}")
-        self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
+        kind = "UNLOGGED" if shared else "TEMPORARY"
+        self.execute(f"CREATE {kind} TABLE {name} AS {sql}")
         self._temp.append(name)
         if index:
             self.execute(f"CREATE INDEX {name}_ix ON {name} ({', '.join(index)})")
@@ -412,6 +423,33 @@ class DjangoExecutor(Executor):
         if self.dialect == "postgres":
             self.execute(f"ANALYZE {name}")
 
+    def shared_name(self, stem: str) -> str:
+        """A name for a working table that other connections of the same run can read: an
+        unlogged table (no write-ahead log, like a temporary one) named after this
+        session's server process, so a table left by a process that died can be told from
+        one in use (`drop_orphaned_shared`)."""
+        if self.dialect != "postgres":
+            return super().shared_name(stem)
+        pid = self.query("SELECT pg_backend_pid()")[0][0]
+        name = f"{SHARED_PREFIX}{int(pid)}_{stem}_{next(self._counter)}"
+        assert _NAME.match(name)
+        return name
+
+    def drop_orphaned_shared(self) -> None:
+        """Drop shared working tables whose session is gone (a worker killed mid-run)."""
+        if self.dialect != "postgres":
+            return
+        names = self.query(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname = current_schema() AND c.relkind = 'r' AND c.relname LIKE %s",
+            [SHARED_PREFIX + "%"],
+        )
+        alive = {pid for (pid,) in self.query("SELECT pid FROM pg_stat_activity")}
+        for (name,) in names:
+            owner = re.match(rf"^{SHARED_PREFIX}(\d+)_", name)
+            if owner and int(owner.group(1)) not in alive and _NAME.match(name):
+                self.execute(f"DROP TABLE IF EXISTS {name}")
+
 
 class SQLiteFileExecutor(Executor):
     """Runs on a plain sqlite3 connection (an order file loaded into a temporary file)."""
@@ -467,7 +505,7 @@ class DuckDBExecutor(Executor):
             self.connection.execute(sql, params)
         return -1
 
-    def materialize(self, expr, stem: str, index=(), whole=()) -> ibis.Table:
+    def materialize(self, expr, stem: str, index=(), whole=(), shared=False) -> ibis.Table:
         return super().materialize(expr, stem)
 
     def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:

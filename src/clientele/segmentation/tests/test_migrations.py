@@ -61,3 +61,58 @@ def test_current_classes_move_to_the_composite_key_and_back():
         assert back.get_model("segmentation", "CurrentClass").objects.filter(id__gt=0).count() == 4
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+SNAPSHOT_BEFORE = [("segmentation", "0006_current_class_composite_key")]
+SNAPSHOT_AFTER = [("segmentation", "0007_snapshot_composite_key")]
+
+
+def _snapshot_rows(apps):
+    model = apps.get_model("segmentation", "CustomerClass")
+    return sorted(
+        model.objects.values_list("run__definition__key", "customer__code", "code", "rank", "clv")
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_snapshot_rows_move_to_the_run_customer_key_and_back():
+    old = migrate(SNAPSHOT_BEFORE)
+    customers = [
+        old.get_model("customers", "Customer").objects.create(code=code, name=code)
+        for code in ("S1", "S2")
+    ]
+    definition = old.get_model("segmentation", "ClassificationDefinition").objects.create(
+        key="snap", name="snap", kind="abc", parameters={}
+    )
+    when = datetime.datetime(2026, 11, 11, tzinfo=datetime.UTC)
+    run_model = old.get_model("segmentation", "ClassificationRun")
+    runs = [
+        run_model.objects.create(
+            definition=definition, trigger="manual", as_of=DAY, started_at=when, status="succeeded"
+        )
+        for _ in range(2)
+    ]
+    snapshot = old.get_model("segmentation", "CustomerClass")
+    for position, run in enumerate(runs):
+        for rank, customer in enumerate(customers, start=1):
+            snapshot.objects.create(
+                run=run, customer=customer, code="AB"[position], rank=rank,
+                clv=rank * 10.5, computed_at=when,
+            )  # fmt: skip
+    expected = _snapshot_rows(old)
+    assert len(expected) == 4
+    try:
+        new = migrate(SNAPSHOT_AFTER)
+        assert _snapshot_rows(new) == expected
+        model = new.get_model("segmentation", "CustomerClass")
+        assert [f.name for f in model._meta.pk_fields] == ["run", "customer"]
+        with pytest.raises(IntegrityError), transaction.atomic():  # the key is unique
+            model.objects.create(
+                run_id=runs[0].pk, customer_id=customers[0].pk, code="again", computed_at=when
+            )
+        back = migrate(SNAPSHOT_BEFORE)
+        assert _snapshot_rows(back) == expected
+        restored = back.get_model("segmentation", "CustomerClass")
+        assert restored.objects.filter(id__gt=0).count() == 4
+    finally:
+        migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
