@@ -251,10 +251,9 @@ else:
 # customers, orders or feedback commits.
 CLIENTELE_CLASSIFY_AFTER_IMPORT = _env_bool("CLIENTELE_CLASSIFY_AFTER_IMPORT", True)
 
-# On PostgreSQL a classification run computes and writes this many definitions at once,
-# each on its own database connection (1: one after another). A single connection leaves
-# all but one core idle while it writes a million snapshot rows. SQLite has one writer, so
-# there definitions always run one after another.
+# A classification run computes and writes this many definitions at once, each on its own
+# database connection (1: one after another): a single connection leaves all but one core
+# idle while it computes or writes a million rows. On SQLite the writes still take turns.
 CLIENTELE_CLASSIFY_WORKERS = max(1, int(os.environ.get("CLIENTELE_CLASSIFY_WORKERS", "2")))
 
 # Channels: where messages go. Nothing is configured on the embedded default: SMS and

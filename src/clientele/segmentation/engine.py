@@ -101,6 +101,7 @@ class Batch:
         it reads the facts `prepare(shared=True)` stored and keeps its own working
         tables (lifetime-value results of the other connection are read from their
         snapshot, see `clv_table`)."""
+        self.executor.share_with(executor)
         twin = copy.copy(self)
         twin.executor = executor
         twin.clv_tables = {}

@@ -109,18 +109,21 @@ WAITS_FOR = {
 
 
 def _workers(executor, definitions) -> int:
-    """How many definitions run at once: on PostgreSQL up to CLIENTELE_CLASSIFY_WORKERS,
-    each on a connection of its own. Inside the caller's transaction (a test, a request)
-    the other connections could not see its uncommitted rows, so there it is one."""
-    if executor.dialect != "postgres" or connection.in_atomic_block:
+    """How many definitions run at once: up to CLIENTELE_CLASSIFY_WORKERS, each on a
+    connection of its own. Inside the caller's transaction (a test, a request) the other
+    connections could not see its uncommitted rows, and an in-memory SQLite database
+    (tests) is not one file other connections can open, so there it is one."""
+    if connection.in_atomic_block:
+        return 1
+    if executor.dialect == "sqlite" and connection.is_in_memory_db():
         return 1
     return max(1, min(int(settings.CLIENTELE_CLASSIFY_WORKERS), len(definitions)))
 
 
 def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future):
-    """Run the definitions on `workers` threads, each with its own database connection,
-    in the batch's order as far as WAITS_FOR allows. A definition's run commits before
-    anything waiting for it starts, so it reads the same results as one after another."""
+    """Run the definitions on `workers` connections at once, in the batch's order as far
+    as WAITS_FOR allows. A definition's run commits before anything waiting for it
+    starts, so it reads the same results as one after another."""
     blockers = []
     for index, definition in enumerate(definitions):
         kinds = WAITS_FOR.get(definition.kind, set())
@@ -128,7 +131,6 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
     started: set[int] = set()
     finished: set[int] = set()
     runs: dict[int, ClassificationRun] = {}
-    errors: list[BaseException] = []
     state = threading.Condition()
 
     def claim() -> int | None:
@@ -143,25 +145,37 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
                     return ready
                 state.wait()
 
-    def work() -> None:
+    def work(executor, _number) -> None:
+        twin = batch.sibling(executor)
+        while (index := claim()) is not None:
+            try:
+                run = _run_definition(
+                    definitions[index], twin, executor, trigger, as_of, user, future
+                )
+                if run is not None:
+                    runs[index] = run
+            finally:
+                with state:
+                    finished.add(index)
+                    state.notify_all()
+
+    _on_own_connections(workers, work)
+    return [runs[i] for i in sorted(runs)]
+
+
+def _on_own_connections(count: int, work) -> None:
+    """Call work(executor, n) for n in range(count) on as many threads at once, each with
+    a database connection of its own, tuned like the main one; re-raise the first error
+    once all have finished."""
+    errors: list[BaseException] = []
+
+    def thread_main(number: int) -> None:
         own = connections[DEFAULT_DB_ALIAS]  # this thread's connection
         try:
             executor = DjangoExecutor(own)
             restore = _tune(executor)
-            twin = batch.sibling(executor)
             try:
-                while (index := claim()) is not None:
-                    try:
-                        definition = definitions[index]
-                        run = _run_definition(
-                            definition, twin, executor, trigger, as_of, user, future
-                        )
-                        if run is not None:
-                            runs[index] = run
-                    finally:
-                        with state:
-                            finished.add(index)
-                            state.notify_all()
+                work(executor, number)
             finally:
                 executor.drop_temporary()
                 restore()
@@ -171,7 +185,8 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
             own.close()
 
     threads = [
-        threading.Thread(target=work, name=f"classify-{n}", daemon=True) for n in range(workers)
+        threading.Thread(target=thread_main, args=(n,), name=f"classify-{n}", daemon=True)
+        for n in range(count)
     ]
     for thread in threads:
         thread.start()
@@ -179,7 +194,6 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
         thread.join()
     if errors:
         raise errors[0]
-    return [runs[i] for i in sorted(runs)]
 
 
 # Session settings for a run (this connection only, restored afterwards): the working

@@ -24,10 +24,13 @@ import contextlib
 import datetime as dt
 import itertools
 import logging
+import os
 import re
 import sqlite3
 import time
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import ibis
@@ -40,6 +43,27 @@ DAY = 86400
 INSERT_BATCH = 20000
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SHARED_PREFIX = "seg_shared_"  # + server process id + "_": see DjangoExecutor.shared_name
+SHARED_SCHEMA = "seg_work"  # SQLite: the attached working file's schema name
+
+
+def _shared_folder() -> Path:
+    from django.conf import settings
+
+    return Path(settings.DATA_DIR) / "classification-work"
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def day_number(date: dt.date) -> int:
@@ -321,8 +345,8 @@ class Executor:
         assert _NAME.match(name)
         return name
 
-    def shared_name(self, stem: str) -> str:  # pragma: no cover - PostgreSQL only
-        raise NotImplementedError("only PostgreSQL shares working tables between connections")
+    def shared_name(self, stem: str) -> str:  # pragma: no cover - the application database
+        raise NotImplementedError("only the application database shares working tables")
 
     def materialize(
         self,
@@ -340,11 +364,14 @@ class Executor:
         if whole and self.dialect == "sqlite":
             sql = _read_whole(sql, whole)
         self.execute(f"DROP TABLE IF EXISTS {name}")
-        kind = "UNLOGGED" if shared else "TEMPORARY"
-        self.execute(f"CREATE {kind} TABLE {name} AS {sql}")
+        if shared:
+            self.execute(f"CREATE {self.shared_table(name)} AS {sql}")
+        else:
+            self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
         self._temp.append(name)
         if index:
-            self.execute(f"CREATE INDEX {name}_ix ON {name} ({', '.join(index)})")
+            index_name = self.shared_index(name) if shared else f"{name}_ix"
+            self.execute(f"CREATE INDEX {index_name} ON {name} ({', '.join(index)})")
         self.analyze(name)
         return ibis.table(expr.schema(), name=name)
 
@@ -386,6 +413,9 @@ class Executor:
         while self._temp:
             self.execute(f"DROP TABLE IF EXISTS {self._temp.pop()}")
 
+    def share_with(self, other: Executor) -> None:
+        """Let another connection read this one's shared tables (see DjangoExecutor)."""
+
 
 class DjangoExecutor(Executor):
     """Runs on Django's connection (SQLite or PostgreSQL): same transaction as the caller."""
@@ -400,6 +430,8 @@ class DjangoExecutor(Executor):
             raise ValueError(f"classification does not support the {vendor} database")
         self.dialect = "postgres" if vendor == "postgresql" else "sqlite"
         self.placeholder = "%s"
+        self._shared_file: Path | None = None  # SQLite: the attached working file
+        self._owns_shared_file = False
 
     def cursor(self):
         return self.connection.cursor()
@@ -423,21 +455,69 @@ class DjangoExecutor(Executor):
         if self.dialect == "postgres":
             self.execute(f"ANALYZE {name}")
 
+    # --- working tables other connections of the same run can read ---------------------
+    #
+    # PostgreSQL: unlogged tables (no write-ahead log, like temporary ones) named after the
+    # session's server process, so a table left by a process that died can be told from
+    # one in use. SQLite: tables in a working file of their own, attached to each
+    # connection under SHARED_SCHEMA (an unqualified name finds them), so writing them
+    # never locks the application's database; the file is deleted with the batch.
+
     def shared_name(self, stem: str) -> str:
-        """A name for a working table that other connections of the same run can read: an
-        unlogged table (no write-ahead log, like a temporary one) named after this
-        session's server process, so a table left by a process that died can be told from
-        one in use (`drop_orphaned_shared`)."""
-        if self.dialect != "postgres":
-            return super().shared_name(stem)
-        pid = self.query("SELECT pg_backend_pid()")[0][0]
-        name = f"{SHARED_PREFIX}{int(pid)}_{stem}_{next(self._counter)}"
+        if self.dialect == "postgres":
+            owner = int(self.query("SELECT pg_backend_pid()")[0][0])
+        else:
+            self._attach_shared()
+            owner = os.getpid()
+        name = f"{SHARED_PREFIX}{owner}_{stem}_{next(self._counter)}"
         assert _NAME.match(name)
         return name
 
+    def shared_table(self, name: str) -> str:
+        """The start of the statement creating the shared table `name`."""
+        if self.dialect == "postgres":
+            return f"UNLOGGED TABLE {name}"
+        return f"TABLE {SHARED_SCHEMA}.{name}"
+
+    def shared_index(self, name: str) -> str:
+        return f"{name}_ix" if self.dialect == "postgres" else f"{SHARED_SCHEMA}.{name}_ix"
+
+    def share_with(self, other: DjangoExecutor) -> None:
+        """Let `other` (another thread's connection) read this one's shared tables."""
+        if self.dialect == "sqlite" and self._shared_file:
+            other._attach_shared(self._shared_file)
+
+    def _attach_shared(self, path: Path | None = None) -> None:
+        if self._shared_file:
+            return
+        if path is None:
+            folder = _shared_folder()
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{os.getpid()}-{uuid.uuid4().hex}.sqlite3"
+            self._owns_shared_file = True
+        self.execute(f"ATTACH DATABASE {_sql_literal(str(path))} AS {SHARED_SCHEMA}")
+        # A working file: rebuilt by the next run if lost, so no journal and no syncs.
+        self.execute(f"PRAGMA {SHARED_SCHEMA}.journal_mode = OFF")
+        self.execute(f"PRAGMA {SHARED_SCHEMA}.synchronous = OFF")
+        self._shared_file = path
+
+    def drop_temporary(self) -> None:
+        super().drop_temporary()
+        if self._shared_file:
+            path, owned = self._shared_file, self._owns_shared_file
+            self._shared_file, self._owns_shared_file = None, False
+            self.execute(f"DETACH DATABASE {SHARED_SCHEMA}")
+            if owned:
+                path.unlink(missing_ok=True)
+
     def drop_orphaned_shared(self) -> None:
-        """Drop shared working tables whose session is gone (a worker killed mid-run)."""
+        """Drop shared working tables (PostgreSQL) or files (SQLite) whose session or
+        process is gone (a worker killed mid-run)."""
         if self.dialect != "postgres":
+            for path in _shared_folder().glob("*.sqlite3"):
+                owner = path.name.split("-", 1)[0]
+                if owner.isdigit() and not _process_alive(int(owner)):
+                    path.unlink(missing_ok=True)
             return
         names = self.query(
             "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
