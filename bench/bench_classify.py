@@ -100,6 +100,20 @@ def _iso(epoch: np.ndarray, zone_offset_hours: int = 0) -> np.ndarray:
 # --- the database runs (one process per backend) -----------------------------------------
 
 
+def calibrate() -> float:
+    """Seconds for a fixed piece of work (sorting 4,000,000 random numbers, best of 3),
+    timed in the same process just before each run: the speed of this machine at that
+    moment, so runs on machines (or minutes) of different speed can be compared as a
+    ratio. Runs of the same code here varied by 30-40% with this figure."""
+    values = np.random.default_rng(0).random(4_000_000)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        np.sort(values)
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
 def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     """Migrate a fresh database, load the data, time two full runs. Prints JSON. With
     `reuse`, a database left by an earlier run (--keep) is used as it is, its
@@ -149,6 +163,7 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
 
     result = {"backend": backend, "load_seconds": load_seconds, "runs": []}
     for label in ("first run", "second run"):
+        baseline = calibrate()
         started = time.perf_counter()
         runs = run_definitions(
             list(ClassificationDefinition.objects.filter(active=True)),
@@ -160,6 +175,7 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
             {
                 "label": label,
                 "seconds": total,
+                "baseline": baseline,
                 "definitions": {
                     r.definition.key: {
                         "seconds": r.duration,
@@ -457,7 +473,9 @@ def main(argv=None):
         results[backend] = result
         print(f"\n{backend}: loaded in {result['load_seconds']:.0f} s", flush=True)
         for run in result["runs"]:
-            print(f"  {run['label']}: {run['seconds']:.1f} s for all default definitions")
+            print(f"  {run['label']}: {run['seconds']:.1f} s for all default definitions"
+                  f" ({run['seconds'] / run['baseline']:.0f} x the baseline's"
+                  f" {run['baseline']:.3f} s)")  # fmt: skip
             for key, info in run["definitions"].items():
                 print(f"    {key:18s} {info['seconds']:7.1f} s  {info['status']}"
                       f"  {info['error'][:80] if info['error'] else ''}")  # fmt: skip

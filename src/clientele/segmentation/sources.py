@@ -44,6 +44,7 @@ INSERT_BATCH = 20000
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 SHARED_PREFIX = "seg_shared_"  # + server process id + "_": see DjangoExecutor.shared_name
 SHARED_SCHEMA = "seg_work"  # SQLite: the attached working file's schema name
+SHARED_CACHE_KIB = 200_000  # SQLite: page cache for it (a million customers' facts: 80 MB)
 
 
 def _shared_folder() -> Path:
@@ -365,7 +366,7 @@ class Executor:
             sql = _read_whole(sql, whole)
         self.execute(f"DROP TABLE IF EXISTS {name}")
         if shared:
-            self.execute(f"CREATE {self.shared_table(name)} AS {sql}")
+            self.create_shared(name, sql)
         else:
             self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
         self._temp.append(name)
@@ -473,11 +474,17 @@ class DjangoExecutor(Executor):
         assert _NAME.match(name)
         return name
 
-    def shared_table(self, name: str) -> str:
-        """The start of the statement creating the shared table `name`."""
+    def create_shared(self, name: str, sql: str) -> None:
+        """Store the result of a query in the shared table `name`."""
         if self.dialect == "postgres":
-            return f"UNLOGGED TABLE {name}"
-        return f"TABLE {SHARED_SCHEMA}.{name}"
+            self.execute(f"CREATE UNLOGGED TABLE {name} AS {sql}")
+            return
+        # SQLite computes into memory (a temporary table) faster than into a file, by
+        # about 2 s of 22 for a million customers' facts; the copy then takes 0.3 s.
+        scratch = self.temp_name("scratch")
+        self.execute(f"CREATE TEMPORARY TABLE {scratch} AS {sql}")
+        self.execute(f"CREATE TABLE {SHARED_SCHEMA}.{name} AS SELECT * FROM temp.{scratch}")
+        self.execute(f"DROP TABLE temp.{scratch}")
 
     def shared_index(self, name: str) -> str:
         return f"{name}_ix" if self.dialect == "postgres" else f"{SHARED_SCHEMA}.{name}_ix"
@@ -499,6 +506,7 @@ class DjangoExecutor(Executor):
         # A working file: rebuilt by the next run if lost, so no journal and no syncs.
         self.execute(f"PRAGMA {SHARED_SCHEMA}.journal_mode = OFF")
         self.execute(f"PRAGMA {SHARED_SCHEMA}.synchronous = OFF")
+        self.execute(f"PRAGMA {SHARED_SCHEMA}.cache_size = -{SHARED_CACHE_KIB}")
         self._shared_file = path
 
     def drop_temporary(self) -> None:
