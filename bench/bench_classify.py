@@ -148,7 +148,7 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     trace.setLevel(logging.DEBUG)
     trace.propagate = False
     handler = logging.FileHandler(workdir / f"trace-{backend}.log", mode="w")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s  [%(threadName)s]"))
     trace.addHandler(handler)
     started = time.perf_counter()
     if reuse:

@@ -123,14 +123,31 @@ def _workers(executor, definitions) -> int:
 def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future):
     """Run the definitions on `workers` connections at once, in the batch's order as far
     as WAITS_FOR allows. A definition's run commits before anything waiting for it
-    starts, so it reads the same results as one after another."""
+    starts, so it reads the same results as one after another.
+
+    The run rows are all created first, on the calling connection: on SQLite creating
+    one needs the write lock, and a connection starting its next definition waited up to
+    5 s for the other connection's snapshot insert to commit."""
+    runs: dict[int, ClassificationRun] = {}
+    for index, definition in enumerate(definitions):
+        run = _start(definition, trigger, as_of, user)
+        if run is None:
+            log.info("classification %s is already running; skipped", definition.key)
+            continue
+        run.ignored_future_orders = future
+        runs[index] = run
     blockers = []
     for index, definition in enumerate(definitions):
         kinds = WAITS_FOR.get(definition.kind, set())
-        blockers.append({j for j in range(index) if kinds is None or definitions[j].kind in kinds})
-    started: set[int] = set()
+        blockers.append(
+            {
+                j
+                for j in range(index)
+                if j in runs and (kinds is None or definitions[j].kind in kinds)
+            }
+        )
+    started: set[int] = set(range(len(definitions))) - set(runs)  # skipped: never claimed
     finished: set[int] = set()
-    runs: dict[int, ClassificationRun] = {}
     state = threading.Condition()
 
     def claim() -> int | None:
@@ -149,17 +166,23 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
         twin = batch.sibling(executor)
         while (index := claim()) is not None:
             try:
-                run = _run_definition(
-                    definitions[index], twin, executor, trigger, as_of, user, future
-                )
-                if run is not None:
-                    runs[index] = run
+                _run_one(runs[index], definitions[index], twin, executor)
             finally:
                 with state:
                     finished.add(index)
                     state.notify_all()
 
-    _on_own_connections(workers, work)
+    try:
+        _on_own_connections(workers, work)
+    finally:
+        # Runs no connection got to (every thread stopped on an error) are not left
+        # looking as if they were still running.
+        left = [runs[i].pk for i in runs if i not in finished]
+        ClassificationRun.objects.filter(pk__in=left, status=RunStatus.RUNNING).update(
+            status=RunStatus.FAILED,
+            finished_at=timezone.now(),
+            error="Not computed: the batch stopped on an earlier error.",
+        )
     return [runs[i] for i in sorted(runs)]
 
 
@@ -293,7 +316,7 @@ def _run_one(run, definition, batch, executor) -> None:
                 definition.kind, definition.parameters, definition.key, definition.pk
             )
         with transaction.atomic():
-            _write(run, definition, computed, executor, batch)
+            _write(run, definition, computed, executor, batch, started)
     except Exception as error:  # the run records any failure; the batch goes on
         log.exception("classification %s failed", definition.key)
         ClassificationRun.objects.filter(pk=run.pk).update(
@@ -304,11 +327,9 @@ def _run_one(run, definition, batch, executor) -> None:
         )
         run.refresh_from_db()
         return
-    run.duration = time.perf_counter() - started
-    ClassificationRun.objects.filter(pk=run.pk).update(duration=run.duration)
 
 
-def _write(run, definition, computed, executor, batch) -> None:
+def _write(run, definition, computed, executor, batch, started: float) -> None:
     ops = connection.ops
     now = timezone.now()
     as_of = ops.adapt_datefield_value(batch.as_of)
@@ -398,9 +419,12 @@ def _write(run, definition, computed, executor, batch) -> None:
     run.customers = sum(counts.values())
     run.transitions = max(int(moved or 0), 0)
     run.outputs = computed.outputs
+    # Saved with the rest, in the write's transaction: a separate update afterwards waited
+    # on SQLite for the write lock another connection of the batch held (up to 4 s).
+    run.duration = time.perf_counter() - started
     run.save(
         update_fields=[
-            "status", "finished_at", "counts", "customers", "transitions", "outputs",
+            "status", "finished_at", "counts", "customers", "transitions", "outputs", "duration",
             "ignored_future_orders",
         ]
     )  # fmt: skip
