@@ -78,23 +78,14 @@ def run_definitions(
         if workers > 1:
             return _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
         for definition in definitions:
-            run = _run_definition(definition, batch, executor, trigger, as_of, user, future)
+            run = _start(definition, trigger, as_of, user, future)
             if run is not None:
+                _run_one(run, definition, batch, executor)
                 runs.append(run)
     finally:
         executor.drop_temporary()
         restore()
     return runs
-
-
-def _run_definition(definition, batch, executor, trigger, as_of, user, future):
-    run = _start(definition, trigger, as_of, user)
-    if run is None:
-        log.info("classification %s is already running; skipped", definition.key)
-        return None
-    run.ignored_future_orders = future
-    _run_one(run, definition, batch, executor)
-    return run
 
 
 # What a definition reads from other definitions of its batch: run side by side, it starts
@@ -130,12 +121,9 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
     5 s for the other connection's snapshot insert to commit."""
     runs: dict[int, ClassificationRun] = {}
     for index, definition in enumerate(definitions):
-        run = _start(definition, trigger, as_of, user)
-        if run is None:
-            log.info("classification %s is already running; skipped", definition.key)
-            continue
-        run.ignored_future_orders = future
-        runs[index] = run
+        run = _start(definition, trigger, as_of, user, future)
+        if run is not None:
+            runs[index] = run
     blockers = []
     for index, definition in enumerate(definitions):
         kinds = WAITS_FOR.get(definition.kind, set())
@@ -162,7 +150,7 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
                     return ready
                 state.wait()
 
-    def work(executor, _number) -> None:
+    def work(executor) -> None:
         twin = batch.sibling(executor)
         while (index := claim()) is not None:
             try:
@@ -187,18 +175,17 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
 
 
 def _on_own_connections(count: int, work) -> None:
-    """Call work(executor, n) for n in range(count) on as many threads at once, each with
-    a database connection of its own, tuned like the main one; re-raise the first error
-    once all have finished."""
+    """Call work(executor) on `count` threads at once, each with a database connection of
+    its own, tuned like the main one; re-raise the first error once all have finished."""
     errors: list[BaseException] = []
 
-    def thread_main(number: int) -> None:
+    def thread_main() -> None:
         own = connections[DEFAULT_DB_ALIAS]  # this thread's connection
         try:
             executor = DjangoExecutor(own)
             restore = _tune(executor)
             try:
-                work(executor, number)
+                work(executor)
             finally:
                 executor.drop_temporary()
                 restore()
@@ -208,7 +195,7 @@ def _on_own_connections(count: int, work) -> None:
             own.close()
 
     threads = [
-        threading.Thread(target=thread_main, args=(n,), name=f"classify-{n}", daemon=True)
+        threading.Thread(target=thread_main, name=f"classify-{n}", daemon=True)
         for n in range(count)
     ]
     for thread in threads:
@@ -282,9 +269,9 @@ def _snapshot_resolver(sources):
     return resolve
 
 
-def _start(definition, trigger, as_of, user) -> ClassificationRun | None:
+def _start(definition, trigger, as_of, user, future: int) -> ClassificationRun | None:
     """Create the run row, unless the definition is already running (the row lock makes
-    two workers starting at once see each other)."""
+    two workers starting at once see each other). `future`: orders after the as-of day."""
     now = timezone.now()
     with transaction.atomic():
         ClassificationDefinition.objects.select_for_update().filter(pk=definition.pk).first()
@@ -293,6 +280,7 @@ def _start(definition, trigger, as_of, user) -> ClassificationRun | None:
             status=RunStatus.FAILED, error="Abandoned: the worker stopped before finishing."
         )
         if running.exists():
+            log.info("classification %s is already running; skipped", definition.key)
             return None
         return ClassificationRun.objects.create(
             definition=definition,
@@ -301,6 +289,7 @@ def _start(definition, trigger, as_of, user) -> ClassificationRun | None:
             started_at=now,
             status=RunStatus.RUNNING,
             started_by=user if user is not None and user.pk else None,
+            ignored_future_orders=future,
         )
 
 
@@ -425,7 +414,6 @@ def _write(run, definition, computed, executor, batch, started: float) -> None:
     run.save(
         update_fields=[
             "status", "finished_at", "counts", "customers", "transitions", "outputs", "duration",
-            "ignored_future_orders",
         ]
     )  # fmt: skip
 

@@ -346,8 +346,18 @@ class Executor:
         assert _NAME.match(name)
         return name
 
-    def shared_name(self, stem: str) -> str:  # pragma: no cover - the application database
-        raise NotImplementedError("only the application database shares working tables")
+    # Working tables other connections of the same run can read. An executor with one
+    # connection has no other to share with: its shared tables are temporary ones
+    # (DjangoExecutor overrides these three).
+
+    def shared_name(self, stem: str) -> str:
+        return self.temp_name(stem)
+
+    def create_shared(self, name: str, sql: str) -> None:
+        self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
+
+    def shared_index(self, name: str) -> str:
+        return f"{name}_ix"
 
     def materialize(
         self,

@@ -18,20 +18,23 @@ def migrate(targets):
     return executor.loader.project_state(targets).apps
 
 
-def _rows(apps):
-    model = apps.get_model("segmentation", "CurrentClass")
-    return sorted(
-        model.objects.values_list("definition__key", "customer__code", "code", "since", "manual")
-    )
+CURRENT = ("CurrentClass", "definition__key", "customer__code", "code", "since", "manual")
+SNAPSHOT = ("CustomerClass", "run__definition__key", "customer__code", "code", "rank", "clv")
+
+
+def _rows(apps, model_name, *fields):
+    return sorted(apps.get_model("segmentation", model_name).objects.values_list(*fields))
+
+
+def _customers(apps, codes):
+    model = apps.get_model("customers", "Customer")
+    return [model.objects.create(code=code, name=code) for code in codes]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_current_classes_move_to_the_composite_key_and_back():
     old = migrate(BEFORE)
-    customers = [
-        old.get_model("customers", "Customer").objects.create(code=code, name=code)
-        for code in ("K1", "K2")
-    ]
+    customers = _customers(old, ("K1", "K2"))
     definition_model = old.get_model("segmentation", "ClassificationDefinition")
     definitions = [
         definition_model.objects.create(key=key, name=key, kind="tier", parameters={})
@@ -44,11 +47,11 @@ def test_current_classes_move_to_the_composite_key_and_back():
                 definition=definition, customer=customer, code=f"c{customer.code}",
                 since=DAY, reviewed_at=DAY, manual=customer.code == "K2",
             )  # fmt: skip
-    expected = _rows(old)
+    expected = _rows(old, *CURRENT)
     assert len(expected) == 4
     try:
         new = migrate(AFTER)
-        assert _rows(new) == expected
+        assert _rows(new, *CURRENT) == expected
         model = new.get_model("segmentation", "CurrentClass")
         assert [f.name for f in model._meta.pk_fields] == ["definition", "customer"]
         with pytest.raises(IntegrityError), transaction.atomic():  # the key is unique
@@ -57,7 +60,7 @@ def test_current_classes_move_to_the_composite_key_and_back():
                 since=DAY, reviewed_at=DAY,
             )  # fmt: skip
         back = migrate(BEFORE)
-        assert _rows(back) == expected
+        assert _rows(back, *CURRENT) == expected
         assert back.get_model("segmentation", "CurrentClass").objects.filter(id__gt=0).count() == 4
     finally:
         migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
@@ -67,20 +70,10 @@ SNAPSHOT_BEFORE = [("segmentation", "0006_current_class_composite_key")]
 SNAPSHOT_AFTER = [("segmentation", "0007_snapshot_composite_key")]
 
 
-def _snapshot_rows(apps):
-    model = apps.get_model("segmentation", "CustomerClass")
-    return sorted(
-        model.objects.values_list("run__definition__key", "customer__code", "code", "rank", "clv")
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_snapshot_rows_move_to_the_run_customer_key_and_back():
     old = migrate(SNAPSHOT_BEFORE)
-    customers = [
-        old.get_model("customers", "Customer").objects.create(code=code, name=code)
-        for code in ("S1", "S2")
-    ]
+    customers = _customers(old, ("S1", "S2"))
     definition = old.get_model("segmentation", "ClassificationDefinition").objects.create(
         key="snap", name="snap", kind="abc", parameters={}
     )
@@ -99,11 +92,11 @@ def test_snapshot_rows_move_to_the_run_customer_key_and_back():
                 run=run, customer=customer, code="AB"[position], rank=rank,
                 clv=rank * 10.5, computed_at=when,
             )  # fmt: skip
-    expected = _snapshot_rows(old)
+    expected = _rows(old, *SNAPSHOT)
     assert len(expected) == 4
     try:
         new = migrate(SNAPSHOT_AFTER)
-        assert _snapshot_rows(new) == expected
+        assert _rows(new, *SNAPSHOT) == expected
         model = new.get_model("segmentation", "CustomerClass")
         assert [f.name for f in model._meta.pk_fields] == ["run", "customer"]
         with pytest.raises(IntegrityError), transaction.atomic():  # the key is unique
@@ -111,7 +104,7 @@ def test_snapshot_rows_move_to_the_run_customer_key_and_back():
                 run_id=runs[0].pk, customer_id=customers[0].pk, code="again", computed_at=when
             )
         back = migrate(SNAPSHOT_BEFORE)
-        assert _snapshot_rows(back) == expected
+        assert _rows(back, *SNAPSHOT) == expected
         restored = back.get_model("segmentation", "CustomerClass")
         assert restored.objects.filter(id__gt=0).count() == 4
     finally:

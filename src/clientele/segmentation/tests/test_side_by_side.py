@@ -46,6 +46,12 @@ def _snapshot(run) -> dict:
     }
 
 
+def _shared_tables() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'seg_shared_%%'")
+        return sorted(name for (name,) in cursor.fetchall())
+
+
 def side_by_side_report() -> dict:
     """Run the default definitions side by side, then one after another, on the current
     database (committed data, no surrounding transaction); report what differs."""
@@ -118,9 +124,7 @@ def _check(report: dict) -> None:
 def test_side_by_side_on_postgresql():
     only_on_postgres()
     _check(side_by_side_report())
-    with connection.cursor() as cursor:  # the shared facts are dropped with the batch
-        cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'seg_shared_%%'")
-        assert cursor.fetchall() == []
+    assert _shared_tables() == []  # the shared facts are dropped with the batch
 
 
 CHILD = """
@@ -163,9 +167,7 @@ def test_shared_tables_of_a_dead_session_are_dropped():
         executor.execute(f"CREATE UNLOGGED TABLE {name} (customer_id BIGINT)")
     try:
         executor.drop_orphaned_shared()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT relname FROM pg_class WHERE relname LIKE 'seg_shared_%%'")
-            assert sorted(name for (name,) in cursor.fetchall()) == [own]
+        assert _shared_tables() == [own]
     finally:
         for name in (own, orphan):
             executor.execute(f"DROP TABLE IF EXISTS {name}")
