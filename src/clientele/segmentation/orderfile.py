@@ -49,7 +49,6 @@ from .expressions import RESULT_SCHEMA
 from .sources import (
     DAY,
     DuckDBExecutor,
-    day_number,
     plain_sources,
     utc_offsets,
 )
@@ -230,11 +229,26 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
     import duckdb
 
     spec = "{" + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width)) + "}"
+    source = (
+        f"read_csv({_sql_text(path)}, header=false, skip={int(header_row)},"
+        f" delim={_sql_text(delimiter)}, quote='\"', escape='\"', columns={spec},"
+        " auto_detect=false, strict_mode=true, null_padding=false)"
+    )
+    c, t, a = (f"f{columns[n]}" for n in ("customer_id", "ordered_at", "amount"))
+    first_row = int(header_row) + 1
+    # One pass straight from DuckDB's parallel reader: the code as it is, the wall-clock
+    # seconds and the cents of cells of the usual shapes, and the text of the other cells
+    # only (they are few) for the importer's parsers. Rows keep the file's order here, so
+    # rowid + first_row is the row number.
     try:
         con.execute(
-            f"CREATE TEMP TABLE raw AS SELECT * FROM read_csv({_sql_text(path)}, header=false,"
-            f" skip={int(header_row)}, delim={_sql_text(delimiter)}, quote='\"', escape='\"',"
-            f" columns={spec}, auto_detect=false, strict_mode=true, null_padding=false)"
+            "CREATE TEMP TABLE parsed AS SELECT code, wall, cents,"
+            " CASE WHEN wall IS NULL THEN time_text END AS time_text,"
+            " CASE WHEN cents IS NULL THEN amount_text END AS amount_text FROM"
+            f" (SELECT COALESCE({c}, '') AS code, {_fast_time(t)} AS wall,"
+            f" CASE WHEN regexp_full_match({a}, {_sql_text(_FAST_AMOUNT)}) THEN"
+            f" CAST(CAST({a} AS DECIMAL(18, 2)) * 100 AS BIGINT) END AS cents,"
+            f" COALESCE({t}, '') AS time_text, COALESCE({a}, '') AS amount_text FROM {source})"
         )
     except duckdb.InvalidInputException as error:
         text = str(error)
@@ -249,14 +263,25 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
         raise _Fallback() from None
     except duckdb.Error:
         raise _Fallback() from None
-    c, t, a = (f"COALESCE(f{columns[n]}, '')" for n in ("customer_id", "ordered_at", "amount"))
-    first_row = int(header_row) + 1
-    rows_read = con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
-    # From here on the order of rows does not matter (rowid keeps the row number).
-    con.execute("SET preserve_insertion_order = false")
+    rows_read, low, high = con.execute(
+        "SELECT COUNT(*), MIN(wall), MAX(wall) FROM parsed"
+    ).fetchall()[0]
+    # The zone's UTC offsets over the times in the file (wall clock -> UTC).
+    epoch = "CAST(NULL AS BIGINT)"
+    if low is not None:
+        epoch = _wall_to_utc("wall", utc_offsets(zone, int(low) - 2 * DAY, int(high) + 2 * DAY))
 
-    # Customer codes: trimmed and sorted on the distinct values only.
-    raw_codes = _chunks(_arrow(con, f"SELECT DISTINCT {c} FROM raw").column(0))
+    rejects: list = []
+    bad = _arrow(
+        con,
+        f"SELECT rowid + {first_row} AS rn, code, wall, cents, time_text, amount_text,"
+        f" {epoch} AS epoch FROM parsed WHERE cents IS NULL OR ({epoch}) IS NULL",
+    )
+    fixed = _fix_rows(con, source, t, first_row, bad, zone, rejects) if bad.num_rows else []
+
+    # Customer codes: trimmed and sorted on the distinct values only; ids follow the sorted
+    # codes, which makes every tie-break by id reproducible.
+    raw_codes = _chunks(_arrow(con, "SELECT DISTINCT code FROM parsed").column(0))
     trimmed = pc.utf8_trim_whitespace(raw_codes)
     usable = pc.not_equal(trimmed, "")
     encoded = pc.dictionary_encode(trimmed.filter(usable))
@@ -268,62 +293,75 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
     ids[usable.to_numpy(zero_copy_only=False)] = rank[
         encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     ]
-    codes = dictionary.take(pa.array(order))
     con.register("_codes", pa.table({"raw": raw_codes, "id": ids}))
+    if not pc.all(usable).as_py():
+        for (rn,) in con.execute(
+            f"SELECT p.rowid + {first_row} FROM parsed p JOIN _codes k ON k.raw = p.code"
+            " WHERE k.id = 0"
+        ).fetchall():
+            rejects.append((int(rn), "customer_id", "", "The customer is empty."))
 
-    # The zone's UTC offsets over the years the times are in (wall clock -> UTC).
-    years = con.execute(
-        f"SELECT MIN(y), MAX(y) FROM (SELECT TRY_CAST(substr({t}, 1, 4) AS INTEGER) AS y"
-        f" FROM raw WHERE {t} LIKE '____-__-__%')"
-    ).fetchone()
-    epoch_sql = "NULL"
-    if years[0] is not None:
-        low = day_number(dt.date(max(int(years[0]), 1), 1, 1)) * DAY - 2 * DAY
-        high = day_number(dt.date(min(int(years[1]) + 1, 9999), 1, 1)) * DAY + 2 * DAY
-        epoch_sql = _wall_to_utc("wall", utc_offsets(zone, low, high))
-    # One pass: the customer id, the UTC time and the cents of every row the fast path reads.
+    # From here on the order of rows does not matter.
+    con.execute("SET preserve_insertion_order = false")
     con.execute(
-        f"CREATE TEMP TABLE parsed AS SELECT rn, id, {epoch_sql} AS epoch, cents FROM"
-        f" (SELECT r.rowid + {first_row} AS rn, k.id, {_fast_time(t)} AS wall,"
-        f" CASE WHEN regexp_full_match({a}, {_sql_text(_FAST_AMOUNT)}) THEN"
-        f" CAST(CAST({a} AS DECIMAL(18, 2)) * 100 AS BIGINT) END AS cents"
-        f" FROM raw r JOIN _codes k ON k.raw = {c.replace('f', 'r.f', 1)})"
+        f"CREATE TABLE orders AS SELECT k.id AS customer_id, o.epoch, o.cents FROM"
+        f" (SELECT code, {epoch} AS epoch, cents FROM parsed WHERE cents IS NOT NULL) o"
+        " JOIN _codes k ON k.raw = o.code WHERE k.id > 0 AND o.epoch IS NOT NULL"
     )
-    con.unregister("_codes")
-
-    rejects = []
-    for (rn,) in con.execute("SELECT rn FROM parsed WHERE id = 0").fetchall():
-        rejects.append((int(rn), "customer_id", "", "The customer is empty."))
-    # Times and amounts the fast path did not read: the Arrow path's own parsers.
-    fixes = []
-    for column, name, sql, parse in (
-        ("epoch", "ordered_at", t, lambda raw: _parse_times(raw, zone)),
-        ("cents", "amount", a, _parse_amounts),
-    ):
-        bad = _arrow(
-            con,
-            f"SELECT rowid + {first_row} AS rn, {sql} AS raw FROM raw WHERE rowid + {first_row}"
-            f" IN (SELECT rn FROM parsed WHERE {column} IS NULL)",
+    if fixed:
+        code, when, cents = zip(*fixed, strict=True)
+        con.register("_fixed", pa.table({"code": pa.array(code, pa.string()),
+                                         "epoch": pa.array(when, pa.int64()),
+                                         "cents": pa.array(cents, pa.int64())}))  # fmt: skip
+        con.execute(
+            "INSERT INTO orders SELECT k.id, f.epoch, f.cents FROM _fixed f"
+            " JOIN _codes k ON k.raw = f.code WHERE k.id > 0"
         )
-        if bad.num_rows:
-            fixes.append((column, _refine(bad, name, column, rejects, parse)))
-    con.execute("DROP TABLE raw")
-    if fixes:
-        for column, fixed in fixes:
-            con.register("_fixed", fixed)
-            con.execute(
-                f"UPDATE parsed SET {column} = f.{column} FROM _fixed f WHERE f.rn = parsed.rn"
-            )
-            con.unregister("_fixed")
-    con.execute(
-        "CREATE TABLE orders AS SELECT id AS customer_id, epoch, cents FROM parsed"
-        " WHERE id > 0 AND epoch IS NOT NULL AND cents IS NOT NULL"
-    )
+        con.unregister("_fixed")
     con.execute("SET preserve_insertion_order = true")
+    con.unregister("_codes")
     con.execute("DROP TABLE parsed")
-    _customers_table(con, codes)
+    # The customers are those with at least one order read, as on the Arrow path.
+    present = con.execute("SELECT DISTINCT customer_id FROM orders").fetchnumpy()["customer_id"]
+    keep = np.zeros(len(dictionary) + 1, dtype=bool)
+    keep[np.asarray(present, dtype=np.int64)] = True
+    kept = np.flatnonzero(keep)
+    _customers_table(con, dictionary.take(pa.array(order)).take(pa.array(kept - 1)), kept)
     rejects.sort()
-    return _summary(con, rows_read, rejects, int(len(codes)))
+    return _summary(con, rows_read, rejects, int(kept.size))
+
+
+def _fix_rows(con, source, t, first_row, bad: pa.Table, zone, rejects: list) -> list:
+    """The rows the fast pass did not read whole, through the Arrow path's parsers (so both
+    paths read every cell alike): (code, UTC epoch, cents) of those read; the others go to
+    `rejects`."""
+    rows = bad.to_pylist()
+    # A time of the usual shape that a daylight-saving change skipped or repeated: its text
+    # was not kept, so it is read again from the file (only in zones with such changes).
+    again = {r["rn"] - first_row: r for r in rows if r["wall"] is not None and r["epoch"] is None}
+    if again:
+        con.execute(f"CREATE TEMP TABLE _again AS SELECT COALESCE({t}, '') AS v FROM {source}")
+        listed = ", ".join(str(n) for n in again)
+        for n, text in con.execute(
+            f"SELECT rowid, v FROM _again WHERE rowid IN ({listed})"
+        ).fetchall():
+            again[n]["time_text"] = text
+        con.execute("DROP TABLE _again")
+    failed = set()
+    for key, name, text, parse in (
+        ("epoch", "ordered_at", "time_text", lambda raw: _parse_times(raw, zone)),
+        ("cents", "amount", "amount_text", _parse_amounts),
+    ):
+        todo = [r for r in rows if r[key] is None]
+        if not todo:
+            continue
+        values, errors = parse(pa.array([r[text] for r in todo], pa.string()))
+        for i, value, reason in errors:
+            rejects.append((todo[i]["rn"], name, value, reason))
+            failed.add(todo[i]["rn"])
+        for r, value in zip(todo, values.tolist(), strict=True):
+            r[key] = value
+    return [(r["code"], r["epoch"], r["cents"]) for r in rows if r["rn"] not in failed]
 
 
 def _arrow(con, sql: str) -> pa.Table:
@@ -340,18 +378,6 @@ def _fast_time(t: str) -> str:
         f"WHEN {t} LIKE '{shape}' THEN try_strptime({t}, '{fmt}')" for shape, fmt in _FAST_TIMES
     )
     return f"CAST(epoch(CASE {cases} END) AS BIGINT)"
-
-
-def _refine(bad: pa.Table, name: str, key: str, rejects: list, parse) -> pa.Table:
-    """Parse the cells the fast path left (the Arrow path's parsers, so both read alike);
-    returns (rn, value) of those read, adds the others to `rejects`."""
-    rn = bad.column("rn").to_numpy()
-    values, failed = parse(_chunks(bad.column("raw")))
-    ok = np.ones(rn.size, dtype=bool)
-    for i, value, reason in failed:
-        rejects.append((int(rn[i]), name, value, reason))
-        ok[i] = False
-    return pa.table({"rn": pa.array(rn[ok], pa.int64()), key: pa.array(values[ok], pa.int64())})
 
 
 def _wall_to_utc(column: str, offsets) -> str:
@@ -390,9 +416,12 @@ def _duckdb_arrays(con, loaded: LoadedOrders) -> Loaded:
     return _summary(con, loaded.rows_read, loaded.rejects, int(loaded.codes.size))
 
 
-def _customers_table(con, codes: pa.Array) -> None:
-    ids = pa.array(np.arange(1, len(codes) + 1, dtype=np.int64))
-    con.register("_customers", pa.table({"id": ids, "code": codes}))
+def _customers_table(con, codes: pa.Array, ids=None) -> None:
+    """The customers table: ids 1..n in code order, or the given ids (a file's customers
+    keep the ids of all its codes, so a customer whose rows were all rejected leaves a
+    gap)."""
+    ids = np.arange(1, len(codes) + 1, dtype=np.int64) if ids is None else ids
+    con.register("_customers", pa.table({"id": pa.array(ids, pa.int64()), "code": codes}))
     con.execute(
         "CREATE TABLE customers AS SELECT id, code, CAST(NULL AS BIGINT) AS demand_milli,"
         " CAST(NULL AS VARCHAR) AS demand_unit FROM _customers"

@@ -283,7 +283,11 @@ def _timed(sql: str):
         return
     started = time.perf_counter()
     yield
-    log.debug("%.2f s  %s", time.perf_counter() - started, " ".join(sql.split())[:300])
+    log.debug(
+        "%.2f s  %s",
+        time.perf_counter() - started,
+        " ".join(sql.split())[: int(os.environ.get("CLIENTELE_SQL_LOG_WIDTH", 300))],
+    )
 
 
 def _read_whole(sql: str, tables) -> str:
