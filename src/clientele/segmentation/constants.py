@@ -23,6 +23,16 @@ class Kind(models.TextChoices):
     CLUSTER = "cluster", _("Clusters")
 
 
+# What a definition reads from other definitions of its batch: run side by side, it starts
+# only when every earlier definition of these kinds has finished. None: every earlier
+# definition (rule segments may test any class or segment, including other segments).
+WAITS_FOR = {
+    Kind.LIFECYCLE: {Kind.CLV},
+    Kind.QUADRANT: {Kind.CLV},
+    Kind.CLUSTER: {Kind.CLV, Kind.RFM},
+    Kind.RULE: None,
+}
+
 # Order in which kinds run within one batch: lifetime value first, because lifecycle
 # (probability alive) and quadrants (value) can read its outputs.
 KIND_ORDER = {

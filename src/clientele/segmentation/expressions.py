@@ -527,38 +527,48 @@ def clv_result(
 ):
     """Join customers, their statistics and the per-(x, t_x, T) predictions; expected
     order value by the Gamma-Gamma formula in SQL; value bands by rank of lifetime value
-    (ties share a band). `gg` is None when Gamma-Gamma could not be fitted: the expected
-    order value is then the customer's own mean order value."""
+    among buyers (ties share a band). `gg` is None when Gamma-Gamma could not be fitted:
+    the expected order value is then the customer's own mean order value."""
+
+    def predicted(t):
+        """Joined to its history's predictions."""
+        if packed:
+            return history_key(t.x, t.tp, t.ap) == triples.history
+        return (t.x == triples.tx) & (t.tp == triples.ttx) & (t.ap == triples.tage)
+
+    def valued(t):
+        """(mean repeat order value, expected order value, lifetime value) of a row with
+        x, total, repeat (cents) and its history's discounted purchase factor."""
+        own = t.total.cast("float64") / 100.0 / (t.x + 1).cast("float64")
+        m = t.repeat.cast("float64") / 100.0 / t.x.cast("float64")
+        if gg is None or own_mean_fallback:
+            aov = own
+        else:
+            pp, q, g = (float(v) for v in (gg.p, gg.q, gg.gamma))
+            population = pp * g / (q - 1) if q > 1 else None
+            den = t.x.cast("float64") * pp + (q - 1)
+            informative = (t.x > 0) & (t.repeat > 0) & (den > 0)
+            blend = pp * (g + t.x.cast("float64") * m) / den
+            fallback = ibis.literal(population) if population is not None else own
+            aov = ibis.cases((informative, blend), else_=fallback)
+        return m, aov, (t.factor * aov).cast("float64")
+
+    # The rank is computed on (customer, value) of buyers alone and joined back: a window
+    # carrying every column sorted all of them (DuckDB 0.7 against 0.25 s for a million
+    # customers; SQLite 6 against 1.5 s).
+    b = facts.inner_join(triples, predicted(facts))
+    b = b.select(rid=b.customer_id, v=valued(b)[2])
+    ranked = b.mutate(r1=ibis.rank().over(order_by=ibis.desc(b.v)) + 1, n=b.rid.count().over())
     c = src.customers
     j = c.left_join(facts, c.id == facts.customer_id)
     j = j.select(
         customer_id=j.id, x=j.x, tp=j.tp, ap=j.ap, total=j.total, repeat=j.repeat,
         recency=j.recency, buyer=j.x.notnull(),
     )  # fmt: skip
-    if packed:
-        k = j.left_join(triples, history_key(j.x, j.tp, j.ap) == triples.history)
-    else:
-        k = j.left_join(
-            triples, (j.x == triples.tx) & (j.tp == triples.ttx) & (j.ap == triples.tage)
-        )
-    own = k.total.cast("float64") / 100.0 / (k.x + 1).cast("float64")
-    m = k.repeat.cast("float64") / 100.0 / k.x.cast("float64")
-    if gg is None or own_mean_fallback:
-        aov = own
-    else:
-        pp, q, g = (float(v) for v in (gg.p, gg.q, gg.gamma))
-        population = pp * g / (q - 1) if q > 1 else None
-        den = k.x.cast("float64") * pp + (q - 1)
-        informative = (k.x > 0) & (k.repeat > 0) & (den > 0)
-        blend = pp * (g + k.x.cast("float64") * m) / den
-        fallback = ibis.literal(population) if population is not None else own
-        aov = ibis.cases((informative, blend), else_=fallback)
-    clv = (k.factor * aov).cast("float64")
-    k = k.mutate(aov=aov, clv_v=clv, key=ibis.cases((k.buyer, clv), else_=-1.0))
+    k = j.left_join(triples, predicted(j))
+    k = k.left_join(ranked, k.customer_id == ranked.rid)
+    m, aov, clv = valued(k)
     bands = p["bands"]
-    n = ibis.cases((k.buyer, 1), else_=0).sum().over()
-    rank1 = ibis.rank().over(order_by=ibis.desc(k.key)) + 1
-    k = k.mutate(n=n, r1=rank1)
     code = ibis.cases(
         (~k.buyer, NO_PURCHASE),
         (k.r1 * 10000 <= _bp(bands[0]) * k.n + 9999, "high"),
@@ -570,15 +580,15 @@ def clv_result(
         k,
         customer_id=k.customer_id,
         code=code,
-        measure=ibis.cases((buyer, k.clv_v), else_=ibis.null()),
+        measure=ibis.cases((buyer, clv), else_=ibis.null()),
         rank=ibis.cases((buyer, k.r1), else_=ibis.null()),
         recency_days=k.recency,
         frequency=k.x,
         monetary=ibis.cases((buyer & (k.x > 0), m), else_=ibis.null()),
         p_alive=ibis.cases((buyer, k.p_alive), else_=ibis.null()),
         expected_purchases=ibis.cases((buyer, k.expected), else_=ibis.null()),
-        expected_aov=ibis.cases((buyer, k.aov), else_=ibis.null()),
-        clv=ibis.cases((buyer, k.clv_v), else_=ibis.null()),
+        expected_aov=ibis.cases((buyer, aov), else_=ibis.null()),
+        clv=ibis.cases((buyer, clv), else_=ibis.null()),
     )
 
 

@@ -33,6 +33,7 @@ import os
 import re
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -40,9 +41,10 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from pyarrow import csv as pa_csv
 
-from .constants import Kind
+from .constants import WAITS_FOR, Kind
 from .defaults import default_definitions
 from .engine import Batch
 from .expressions import RESULT_SCHEMA
@@ -697,18 +699,27 @@ def classify_order_file(
             batch.prepare([(item["kind"], item["parameters"]) for item in definitions])
             timings["facts"] = time.perf_counter() - step
             results, outputs, counts = {}, {}, {}
-            for item in definitions:
-                step = time.perf_counter()
-                computed = batch.compute(item["kind"], item["parameters"], item["key"])
-                results[item["key"]] = (item, computed.table)
-                outputs[item["key"]] = computed.outputs
-                counts[item["key"]] = dict(
-                    executor.query(
-                        f"SELECT code, COUNT(*) FROM {computed.table.get_name()} GROUP BY code"
-                        " ORDER BY code"
+
+            def compute(on: Batch, items: list[dict]) -> None:
+                for item in items:
+                    step = time.perf_counter()
+                    computed = on.compute(item["kind"], item["parameters"], item["key"])
+                    table = computed.table.get_name()
+                    results[item["key"]] = (item, computed.table)
+                    outputs[item["key"]] = computed.outputs
+                    counts[item["key"]] = dict(
+                        on.executor.query(
+                            f"SELECT code, COUNT(*) FROM {table} GROUP BY code ORDER BY code"
+                        )
                     )
-                )
-                timings[item["key"]] = time.perf_counter() - step
+                    timings[item["key"]] = time.perf_counter() - step
+
+            chains = _chains(definitions)
+            if len(chains) == 1:
+                compute(batch, chains[0])
+            else:
+                _side_by_side(batch, executor, chains, compute)
+            results = {item["key"]: results[item["key"]] for item in definitions}
             step = time.perf_counter()
             files = _write_outputs(executor, loaded, results, outputs, counts, out_dir,
                                    until=until, period=period, horizon=horizon,
@@ -729,6 +740,37 @@ def classify_order_file(
         counts=counts,
         files=files,
     )
+
+
+def _chains(definitions: list[dict]) -> list[list[dict]]:
+    """The definitions as chains that can run at the same time, each in its own order:
+    lifetime value with what reads it (lifecycle, quadrants), and the kinds that read no
+    other definition (ABC, tiers, RFM). One chain when CLIENTELE_CLASSIFY_WORKERS is 1
+    or when a definition would read one of another chain."""
+    free = [d for d in definitions if d["kind"] not in WAITS_FOR and d["kind"] != Kind.CLV]
+    rest = [d for d in definitions if d not in free]
+    waits = [WAITS_FOR.get(d["kind"], set()) for d in rest]
+    crossing = any(w is None or w & {d["kind"] for d in free} for w in waits)
+    if settings.CLIENTELE_CLASSIFY_WORKERS < 2 or not free or not rest or crossing:
+        return [definitions]
+    return [rest, free]
+
+
+def _side_by_side(batch: Batch, executor: DuckDBExecutor, chains, compute) -> None:
+    """Each chain on a connection (and thread) of its own: the lifetime-value fit and the
+    Python between statements run while DuckDB computes another definition."""
+    siblings = [executor.sibling() for _ in chains[1:]]
+    try:
+        with ThreadPoolExecutor(len(chains), thread_name_prefix="classify") as pool:
+            batches = [batch] + [batch.sibling(twin) for twin in siblings]
+            futures = [
+                pool.submit(compute, b, chain) for b, chain in zip(batches, chains, strict=True)
+            ]
+            for future in futures:
+                future.result()
+    finally:
+        for twin in siblings:
+            twin.connection.close()
 
 
 def _until(executor, loaded: Loaded, zone, until, today):

@@ -17,7 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
-from .constants import KIND_ORDER, Kind, RunStatus, Trigger
+from .constants import KIND_ORDER, WAITS_FOR, Kind, RunStatus, Trigger
 from .engine import Batch
 from .expressions import RESULT_COLUMNS
 from .models import (
@@ -86,17 +86,6 @@ def run_definitions(
         executor.drop_temporary()
         restore()
     return runs
-
-
-# What a definition reads from other definitions of its batch: run side by side, it starts
-# only when every earlier definition of these kinds has finished. None: every earlier
-# definition (rule segments may test any class or segment, including other segments).
-WAITS_FOR = {
-    Kind.LIFECYCLE: {Kind.CLV},
-    Kind.QUADRANT: {Kind.CLV},
-    Kind.CLUSTER: {Kind.CLV, Kind.RFM},
-    Kind.RULE: None,
-}
 
 
 def _workers(executor, definitions) -> int:

@@ -306,6 +306,8 @@ class Executor:
 
     dialect = "sqlite"
     placeholder = "?"
+    # Working tables are temporary ones: private to the connection, gone with it.
+    working = "TEMPORARY"
 
     def __init__(self):
         self._temp: list[str] = []
@@ -358,7 +360,7 @@ class Executor:
         return self.temp_name(stem)
 
     def create_shared(self, name: str, sql: str) -> None:
-        self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
+        self.execute(f"CREATE {self.working} TABLE {name} AS {sql}")
 
     def shared_index(self, name: str) -> str:
         return f"{name}_ix"
@@ -382,7 +384,7 @@ class Executor:
         if shared:
             self.create_shared(name, sql)
         else:
-            self.execute(f"CREATE TEMPORARY TABLE {name} AS {sql}")
+            self.execute(f"CREATE {self.working} TABLE {name} AS {sql}")
         self._temp.append(name)
         if index:
             index_name = self.shared_index(name) if shared else f"{name}_ix"
@@ -397,7 +399,7 @@ class Executor:
                  "boolean": "BOOLEAN"}  # fmt: skip
         columns = ", ".join(f"{col} {types[kind]}" for col, kind in schema.items())
         self.execute(f"DROP TABLE IF EXISTS {name}")
-        self.execute(f"CREATE TEMPORARY TABLE {name} ({columns})")
+        self.execute(f"CREATE {self.working} TABLE {name} ({columns})")
         self._temp.append(name)
         if index:
             self.execute(f"CREATE INDEX {name}_ix ON {name} ({', '.join(index)})")
@@ -582,10 +584,20 @@ class DuckDBExecutor(Executor):
     are not needed (DuckDB scans and hash-joins); rows from Python arrive as Arrow tables."""
 
     dialect = "duckdb"
+    # The database is the run's own (in memory), so working tables can be plain ones that
+    # every connection to it sees: definitions then run side by side on `sibling`s.
+    working = ""
 
     def __init__(self, connection):
         super().__init__()
         self.connection = connection
+
+    def sibling(self) -> DuckDBExecutor:
+        """An executor on another connection to the same database (for another thread),
+        naming its tables from the same counter."""
+        twin = DuckDBExecutor(self.connection.cursor())
+        twin._counter = self._counter
+        return twin
 
     class _Cursor:
         def __init__(self, connection):
@@ -598,8 +610,6 @@ class DuckDBExecutor(Executor):
             return None
 
     def cursor(self):
-        # One connection throughout: DuckDB's temporary tables belong to the connection
-        # (connection.cursor() would open another one that cannot see them).
         return self._Cursor(self.connection)
 
     def execute(self, sql: str, params=None) -> int:
