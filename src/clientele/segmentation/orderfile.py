@@ -808,9 +808,6 @@ def _quoted_name(name: str) -> str:
 
 
 def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) -> list[str]:
-    from .report import write_report
-
-    files = []
     # customers.csv: one row per customer, every class, score and model output, written by
     # DuckDB's own CSV writer (in parallel, in customer order): a million customers never
     # pass through Python. The customer code is always quoted, as the csv module would.
@@ -823,12 +820,29 @@ def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) 
             value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column])
             columns.append(f"{value} AS {_quoted_name(header)}")
     customers_csv = os.path.join(out_dir, "customers.csv")
-    executor.connection.execute(
+    # Written on a connection of its own while this one builds the report.
+    writer = executor.sibling()
+    pool = ThreadPoolExecutor(1, thread_name_prefix="classify-csv")
+    copied = pool.submit(
+        writer.execute,
         f"COPY (SELECT {', '.join(columns)} FROM customers c {' '.join(joins)} ORDER BY c.id)"
         f" TO {_sql_text(customers_csv)} (FORMAT csv, HEADER true, DELIMITER ',', QUOTE '\"',"
-        " ESCAPE '\"', NULLSTR '', FORCE_QUOTE (customer_id), NEW_LINE '\r\n')"
+        " ESCAPE '\"', NULLSTR '', FORCE_QUOTE (customer_id), NEW_LINE '\r\n')",
     )
-    files.append(customers_csv)
+    try:
+        files = _write_models_and_report(executor, loaded, results, outputs, counts, out_dir, info)
+    finally:
+        pool.shutdown()
+        writer.connection.close()
+    copied.result()
+    return [customers_csv, *files]
+
+
+def _write_models_and_report(executor, loaded, results, outputs, counts, out_dir, info):
+    """models.json, rejected_rows.csv (when rows were skipped) and report.html."""
+    from .report import write_report
+
+    files = []
 
     clv_key = next(k for k, (item, _t) in results.items() if item["kind"] == Kind.CLV)
     clv = outputs[clv_key]
