@@ -432,8 +432,18 @@ class Batch:
                 [xi, ti, ai, history, alive, expected, factor],
             )  # fmt: skip
             executor.analyze(table.get_name())
+        fallback = gg is None
+        # The ranks are stored first (with an index on SQLite, for the join back). A million
+        # customers: DuckDB 0.94 s for the one wide statement before, 0.3-0.6 s now;
+        # SQLite 10.0-16.6 s before, 11.0-12.5 s now; PostgreSQL 4.1-4.5 before, 6.4 now,
+        # hidden by the definitions running side by side (whole runs 60.1/48.8 before,
+        # 58.7/48.9 s now).
+        ranks = executor.materialize(
+            ex.clv_ranks(facts, table, gg, fallback, packed=packed), "clv_ranks",
+            index=("rid",) if executor.dialect == "sqlite" else (),
+        )  # fmt: skip
         result = self._store(
-            ex.clv_result(self.sources, facts, table, params, gg, gg is None, packed=packed)
+            ex.clv_result(self.sources, facts, table, ranks, params, gg, fallback, packed=packed)
         )
         return Computed(result, outputs)
 

@@ -522,52 +522,61 @@ def history_key(x, tp, ap):
     return x * HISTORY_PART**2 + tp * HISTORY_PART + ap
 
 
+def _predicted(t, triples, packed: bool):
+    """The join condition of rows with (x, tp, ap) to their history's predictions."""
+    if packed:
+        return history_key(t.x, t.tp, t.ap) == triples.history
+    return (t.x == triples.tx) & (t.tp == triples.ttx) & (t.ap == triples.tage)
+
+
+def _valued(t, gg, own_mean_fallback: bool):
+    """(mean repeat order value, expected order value, lifetime value) of a row with x,
+    total, repeat (cents) and its history's discounted purchase factor: the expected
+    order value by the Gamma-Gamma formula, or the customer's own mean order value when
+    Gamma-Gamma could not be fitted (`gg` None)."""
+    own = t.total.cast("float64") / 100.0 / (t.x + 1).cast("float64")
+    m = t.repeat.cast("float64") / 100.0 / t.x.cast("float64")
+    if gg is None or own_mean_fallback:
+        aov = own
+    else:
+        pp, q, g = (float(v) for v in (gg.p, gg.q, gg.gamma))
+        population = pp * g / (q - 1) if q > 1 else None
+        den = t.x.cast("float64") * pp + (q - 1)
+        informative = (t.x > 0) & (t.repeat > 0) & (den > 0)
+        blend = pp * (g + t.x.cast("float64") * m) / den
+        fallback = ibis.literal(population) if population is not None else own
+        aov = ibis.cases((informative, blend), else_=fallback)
+    return m, aov, (t.factor * aov).cast("float64")
+
+
+def clv_ranks(facts, triples, gg, own_mean_fallback: bool, packed: bool = False):
+    """(rid, r1, n): each buyer's rank by lifetime value (ties share a rank) among the n
+    buyers. Ranked on these two columns alone and joined back by `clv_result`: a window
+    carrying every result column sorted all of them (DuckDB 0.7 against 0.25 s for a
+    million customers)."""
+    b = facts.inner_join(triples, _predicted(facts, triples, packed))
+    b = b.select(rid=b.customer_id, v=_valued(b, gg, own_mean_fallback)[2])
+    return b.select(
+        rid=b.rid, r1=ibis.rank().over(order_by=ibis.desc(b.v)) + 1, n=b.rid.count().over()
+    )
+
+
 def clv_result(
-    src: Sources, facts, triples, p: dict, gg, own_mean_fallback: bool, packed: bool = False
-):
-    """Join customers, their statistics and the per-(x, t_x, T) predictions; expected
-    order value by the Gamma-Gamma formula in SQL; value bands by rank of lifetime value
-    among buyers (ties share a band). `gg` is None when Gamma-Gamma could not be fitted:
-    the expected order value is then the customer's own mean order value."""
-
-    def predicted(t):
-        """Joined to its history's predictions."""
-        if packed:
-            return history_key(t.x, t.tp, t.ap) == triples.history
-        return (t.x == triples.tx) & (t.tp == triples.ttx) & (t.ap == triples.tage)
-
-    def valued(t):
-        """(mean repeat order value, expected order value, lifetime value) of a row with
-        x, total, repeat (cents) and its history's discounted purchase factor."""
-        own = t.total.cast("float64") / 100.0 / (t.x + 1).cast("float64")
-        m = t.repeat.cast("float64") / 100.0 / t.x.cast("float64")
-        if gg is None or own_mean_fallback:
-            aov = own
-        else:
-            pp, q, g = (float(v) for v in (gg.p, gg.q, gg.gamma))
-            population = pp * g / (q - 1) if q > 1 else None
-            den = t.x.cast("float64") * pp + (q - 1)
-            informative = (t.x > 0) & (t.repeat > 0) & (den > 0)
-            blend = pp * (g + t.x.cast("float64") * m) / den
-            fallback = ibis.literal(population) if population is not None else own
-            aov = ibis.cases((informative, blend), else_=fallback)
-        return m, aov, (t.factor * aov).cast("float64")
-
-    # The rank is computed on (customer, value) of buyers alone and joined back: a window
-    # carrying every column sorted all of them (DuckDB 0.7 against 0.25 s for a million
-    # customers; SQLite 6 against 1.5 s).
-    b = facts.inner_join(triples, predicted(facts))
-    b = b.select(rid=b.customer_id, v=valued(b)[2])
-    ranked = b.mutate(r1=ibis.rank().over(order_by=ibis.desc(b.v)) + 1, n=b.rid.count().over())
+    src: Sources, facts, triples, ranks, p: dict, gg, own_mean_fallback: bool,
+    packed: bool = False,
+):  # fmt: skip
+    """Join customers, their statistics, the per-(x, t_x, T) predictions and their rank
+    (`clv_ranks`); value bands by rank of lifetime value among buyers (ties share a
+    band)."""
     c = src.customers
     j = c.left_join(facts, c.id == facts.customer_id)
     j = j.select(
         customer_id=j.id, x=j.x, tp=j.tp, ap=j.ap, total=j.total, repeat=j.repeat,
         recency=j.recency, buyer=j.x.notnull(),
     )  # fmt: skip
-    k = j.left_join(triples, predicted(j))
-    k = k.left_join(ranked, k.customer_id == ranked.rid)
-    m, aov, clv = valued(k)
+    k = j.left_join(triples, _predicted(j, triples, packed))
+    k = k.left_join(ranks, k.customer_id == ranks.rid)
+    m, aov, clv = _valued(k, gg, own_mean_fallback)
     bands = p["bands"]
     code = ibis.cases(
         (~k.buyer, NO_PURCHASE),

@@ -14,7 +14,8 @@ test checks both paths read every cell alike.
 
 Defined results for awkward input (documented in segmentation/README.md):
 - rows that cannot be read are skipped and written to DIR/rejected_rows.csv with the row
-  number, the column and the reason;
+  number, the column and the reason; a customer with no row that can be read is not a
+  customer of the file;
 - orders after --until (default: the last order date that is not in the future) are
   ignored and counted;
 - a negative amount is a return: it reduces the spend of its day; a day whose net amount
