@@ -272,3 +272,21 @@ def test_deleting_a_customer_removes_its_classification_rows(customers):
     assert CustomerClass.objects.count() == others - len(gone)
     assert not CurrentClass.objects.filter(customer_id__in=gone).exists()
     assert CurrentClass.objects.count() == current_others
+
+
+def test_a_run_gives_the_connection_its_own_settings_back(customers):
+    """The run tunes its connection (a larger page cache or work_mem, a smaller page cache
+    while the facts are sorted on SQLite); the caller's settings come back afterwards."""
+    from django.db import connection
+
+    setting = "PRAGMA cache_size" if connection.vendor == "sqlite" else "SHOW work_mem"
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA cache_size = -3000")
+        cursor.execute(setting)
+        before = cursor.fetchone()[0]
+    runs = run_definitions(as_of=AS_OF)
+    assert runs and all(run.status == RunStatus.SUCCEEDED for run in runs)
+    with connection.cursor() as cursor:
+        cursor.execute(setting)
+        assert cursor.fetchone()[0] == before
