@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.utils import translation
 
 from clientele.customers.models import Customer
@@ -275,10 +276,8 @@ def test_deleting_a_customer_removes_its_classification_rows(customers):
 
 
 def test_a_run_gives_the_connection_its_own_settings_back(customers):
-    """The run tunes its connection (a larger page cache or work_mem, a smaller page cache
-    while the facts are sorted on SQLite); the caller's settings come back afterwards."""
-    from django.db import connection
-
+    """The run tunes its connection (SQLite's page cache, PostgreSQL's work_mem); the
+    caller's settings come back afterwards."""
     setting = "PRAGMA cache_size" if connection.vendor == "sqlite" else "SHOW work_mem"
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
