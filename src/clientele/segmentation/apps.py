@@ -8,9 +8,13 @@ class SegmentationConfig(AppConfig):
     verbose_name = _("Grading and classification")
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
         from clientele.core.navigation import MenuItem, register_menu
 
         from . import signals, tasks  # noqa: F401  (the receivers; the jobs for the worker)
+
+        post_migrate.connect(signals.keep_order_days, sender=self)
 
         register_menu(
             "segments",

@@ -83,6 +83,9 @@ class Batch:
         self._wide: list[tuple[frozenset, object]] = []  # ((window, fact) pairs, table)
 
     def _days_expr(self):
+        stored = self.sources.order_days
+        if stored is not None:
+            return stored.filter(stored.day <= self.as_of_day)
         return ex.order_days(self.sources, self.as_of_day, self.offsets)
 
     def prepare(self, definitions, shared: bool = False) -> None:
@@ -122,10 +125,15 @@ class Batch:
     def _orders_read_whole(self) -> tuple[str, ...]:
         """Both groupings of all orders read the orders table end to end (see
         `Executor.materialize`)."""
-        return (self.sources.orders_table,) if self.sources.orders_table else ()
+        if self.sources.order_days is not None or not self.sources.orders_table:
+            return ()
+        return (self.sources.orders_table,)
 
     def _days(self):
-        """The per-customer-day table, stored on first use by facts no batch prepared."""
+        """The per-customer-day table, stored on first use by facts no batch prepared
+        (unless the database keeps one)."""
+        if self.sources.order_days is not None:
+            return self._days_expr()
         if self._order_days is None:
             self._order_days = self.executor.materialize(
                 self._days_expr(), "order_days", index=("customer_id",),

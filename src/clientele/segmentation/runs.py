@@ -16,7 +16,9 @@ from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
+from django.utils.translation import gettext
 
+from . import stored_days
 from .constants import KIND_ORDER, WAITS_FOR, Kind, RunStatus, Trigger
 from .engine import Batch
 from .expressions import RESULT_COLUMNS
@@ -62,6 +64,8 @@ def run_definitions(
         _epoch(Order.objects.aggregate(v=Min("ordered_at"))["v"]),
         _epoch(Order.objects.aggregate(v=Max("ordered_at"))["v"]),
     )
+    if stored_days.usable_for(bounds) and stored_days.ensure(connection, zone):
+        sources.order_days = stored_days.table()
     batch = Batch(executor, sources, as_of, zone, bounds, resolve_clv=_snapshot_resolver(sources))
     end_of_day = dt.datetime.combine(
         as_of + dt.timedelta(days=1), dt.time(), timezone.get_default_timezone()
@@ -158,7 +162,7 @@ def _run_side_by_side(definitions, batch, workers, trigger, as_of, user, future)
         ClassificationRun.objects.filter(pk__in=left, status=RunStatus.RUNNING).update(
             status=RunStatus.FAILED,
             finished_at=timezone.now(),
-            error="Not computed: the batch stopped on an earlier error.",
+            error=gettext("Not computed: the batch stopped on an earlier error."),
         )
     return [runs[i] for i in sorted(runs)]
 
@@ -266,7 +270,8 @@ def _start(definition, trigger, as_of, user, future: int) -> ClassificationRun |
         ClassificationDefinition.objects.select_for_update().filter(pk=definition.pk).first()
         running = ClassificationRun.objects.filter(definition=definition, status=RunStatus.RUNNING)
         running.filter(started_at__lt=now - STALE_AFTER).update(
-            status=RunStatus.FAILED, error="Abandoned: the worker stopped before finishing."
+            status=RunStatus.FAILED,
+            error=gettext("Abandoned: the worker stopped before finishing."),
         )
         if running.exists():
             log.info("classification %s is already running; skipped", definition.key)

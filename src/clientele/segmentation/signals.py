@@ -16,3 +16,22 @@ def delete_class_history(sender, instance, **kwargs):
     if runs:
         CustomerClass.objects.filter(run_id__in=runs, customer_id=instance.pk).delete()
     CurrentClass.objects.of_customer(instance.pk).delete()
+
+
+def keep_order_days(sender, using, **kwargs):
+    """After migrations: the per-customer-day table and its triggers made current for the
+    time zone (SQLite), so runs read it and imports keep it (see stored_days)."""
+    from django.conf import settings
+    from django.db import connections
+
+    from . import stored_days
+
+    connection = connections[using]
+    if stored_days.supported(connection) and _orders_migrated(connection):
+        stored_days.ensure(connection, settings.TIME_ZONE)
+
+
+def _orders_migrated(connection) -> bool:
+    from clientele.sales.models import Order
+
+    return Order._meta.db_table in connection.introspection.table_names()

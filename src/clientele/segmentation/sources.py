@@ -129,6 +129,9 @@ class Sources:
     current: ibis.Table | None = None  # segmentation current classes (database only)
     snapshot: ibis.Table | None = None  # segmentation snapshot rows (database only)
     orders_table: str = ""  # the database table behind valued_orders (database only)
+    # The valued orders already grouped per customer and local day in the run's time zone
+    # (customer_id, day, cents, orders), where the database keeps them (`stored_days`).
+    order_days: ibis.Table | None = None
 
 
 @ibis.udf.scalar.builtin
@@ -154,9 +157,10 @@ def epoch_seconds(column, dialect: str | None):
     return column.epoch_seconds().floor().cast("int64")
 
 
-def database_sources(dialect: str | None = None) -> Sources:
+def database_sources(dialect: str | None = None, orders_after: int | None = None) -> Sources:
     """The application's tables (Django models) as canonical relations, written for the
-    database `dialect` where that is faster (any dialect when None)."""
+    database `dialect` where that is faster (any dialect when None); `orders_after`: only
+    the orders with a higher id in valued_orders."""
     from clientele.catalog.models import Product
     from clientele.customers.models import Customer, Feedback
     from clientele.sales.models import VALUE_STATUSES, Order, OrderLine
@@ -175,6 +179,8 @@ def database_sources(dialect: str | None = None) -> Sources:
     )
     statuses = [str(s) for s in VALUE_STATUSES]
     valued = orders.filter(orders.status.isin(statuses))
+    if orders_after is not None:
+        valued = valued.filter(valued.id > int(orders_after))
     valued_orders = valued.select(
         customer_id=valued.customer_id,
         epoch=epoch_seconds(valued.ordered_at, dialect),
