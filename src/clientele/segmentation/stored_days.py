@@ -204,9 +204,11 @@ def catch_up(connection, zone: str) -> int:
         if total - above != kept:
             log.info("%s: orders inserted at or below id %s, rebuilding", TABLE, through)
             return rebuild(connection, zone)
+        if not above:
+            return 0  # another run caught up meanwhile
         cursor.execute(f"SELECT MAX(id) FROM {orders_table}")
         last = cursor.fetchone()[0]
-        written = _add_orders(cursor, zone, orders_table, through) if above else 0
+        written = _add_orders(cursor, zone, orders_table, through)
         cursor.execute(f"UPDATE {STATE_TABLE} SET through_id = %s, kept = %s", [last, total])
     log.debug("%s: %s customer-days from orders after id %s", TABLE, written, through)
     return written
