@@ -12,7 +12,9 @@
 2. For SQLite (a fresh file) and PostgreSQL (database clientele_bench_classify, dropped and
    recreated): migrates, loads the rows straight into the tables, and times a full run of
    all default definitions twice — the first run writes every current class, the second is
-   the steady state (few changes). Each backend runs in its own process (Django settings).
+   the steady state (few changes) — and a third time after a day's new orders (30,000 paid
+   orders on the as-of day, the nightly run's usual input). Each backend runs in its own
+   process (Django settings).
 3. Writes the valued orders as an equivalent CSV and, in this process, times
    `clientele classify --orders` (classify_order_file) against the reference pipeline:
    lifetimes' summary_data_from_transaction_data + BetaGeoFitter + GammaGammaFitter +
@@ -45,6 +47,7 @@ PG_ADMIN = os.environ.get(
     "BENCH_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 PG_NAME = "clientele_bench_classify"
+DAY_ORDERS = 30_000  # the third run's new orders: a busy day's
 
 
 # --- data ------------------------------------------------------------------------------
@@ -162,7 +165,9 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     from clientele.segmentation.runs import run_definitions
 
     result = {"backend": backend, "load_seconds": load_seconds, "runs": []}
-    for label in ("first run", "second run"):
+    for label in ("first run", "second run", f"after {DAY_ORDERS:,} new orders"):
+        if label.startswith("after"):
+            result["day_load_seconds"] = _add_a_days_orders(connection, backend, np.load(data))
         baseline = calibrate()
         started = time.perf_counter()
         runs = run_definitions(
@@ -191,6 +196,45 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
         )
     print("RESULT " + json.dumps(result), flush=True)
     return result
+
+
+def _add_a_days_orders(connection, backend, arrays) -> float:
+    """A day's new orders (the nightly run's usual input): DAY_ORDERS paid orders of
+    random customers on the as-of day, written like the load; the seconds it took."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from clientele.sales.models import Order
+
+    rng = np.random.default_rng(7)
+    n = int(arrays["customers"])
+    start = Order.objects.aggregate(m=Max("id"))["m"] + 1
+    end_of_day = int(dt.datetime.combine(END, dt.time(15, 59), dt.UTC).timestamp())  # Shanghai
+    epoch = end_of_day - rng.integers(0, 86400, DAY_ORDERS)
+    customers = rng.integers(1, n + 1, DAY_ORDERS)
+    cents = rng.integers(1_000, 100_000, DAY_ORDERS)
+    pg = backend == "postgres"
+    now = timezone.now()
+    stamp = now.isoformat(" ") if pg else now.replace(tzinfo=None).isoformat(" ")
+    times = _iso(epoch)
+    if pg:
+        times = np.char.add(times, "+00")
+    rows = (
+        (start + i, int(c), f"D{start + i}", t, "paid", f"{v // 100}.{v % 100:02d}")
+        for i, (c, t, v) in enumerate(zip(customers.tolist(), times.tolist(), cents.tolist(),
+                                          strict=True))
+    )  # fmt: skip
+    fixed = _fixed(Order, {"id", "customer", "number", "ordered_at", "status", "total"}, stamp)
+    started = time.perf_counter()
+    _insert(connection, pg, Order._meta.db_table,
+            ["id", "customer_id", "number", "ordered_at", "status", "total"], rows, fixed)  # fmt: skip
+    if pg:
+        with connection.cursor() as cursor:
+            table = Order._meta.db_table
+            cursor.execute(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
+            )
+    return time.perf_counter() - started
 
 
 def _clear_classification(connection):
@@ -471,7 +515,8 @@ def main(argv=None):
             raise SystemExit(f"{backend} worker failed")
         result = json.loads(line[len("RESULT ") :])
         results[backend] = result
-        print(f"\n{backend}: loaded in {result['load_seconds']:.0f} s", flush=True)
+        print(f"\n{backend}: loaded in {result['load_seconds']:.0f} s; a day's orders in"
+              f" {result['day_load_seconds']:.1f} s", flush=True)  # fmt: skip
         for run in result["runs"]:
             print(f"  {run['label']}: {run['seconds']:.1f} s for all default definitions"
                   f" ({run['seconds'] / run['baseline']:.0f} x the baseline's"
