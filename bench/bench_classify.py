@@ -214,26 +214,12 @@ def _add_a_days_orders(connection, backend, arrays) -> float:
     customers = rng.integers(1, n + 1, DAY_ORDERS)
     cents = rng.integers(1_000, 100_000, DAY_ORDERS)
     pg = backend == "postgres"
-    now = timezone.now()
-    stamp = now.isoformat(" ") if pg else now.replace(tzinfo=None).isoformat(" ")
-    times = _iso(epoch)
-    if pg:
-        times = np.char.add(times, "+00")
-    rows = (
-        (start + i, int(c), f"D{start + i}", t, "paid", f"{v // 100}.{v % 100:02d}")
-        for i, (c, t, v) in enumerate(zip(customers.tolist(), times.tolist(), cents.tolist(),
-                                          strict=True))
-    )  # fmt: skip
-    fixed = _fixed(Order, {"id", "customer", "number", "ordered_at", "status", "total"}, stamp)
+    statuses = np.full(DAY_ORDERS, "paid")
     started = time.perf_counter()
-    _insert(connection, pg, Order._meta.db_table,
-            ["id", "customer_id", "number", "ordered_at", "status", "total"], rows, fixed)  # fmt: skip
+    _insert_orders(connection, pg, start, "D", customers, epoch, cents, statuses,
+                   _stamp(timezone.now(), pg))  # fmt: skip
     if pg:
-        with connection.cursor() as cursor:
-            table = Order._meta.db_table
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
-            )
+        _move_sequence(connection, Order._meta.db_table)
     return time.perf_counter() - started
 
 
@@ -270,43 +256,25 @@ def _load_database(connection, backend, arrays):
     customer, epoch, cents, status = (arrays[k] for k in ("customer", "epoch", "cents", "status"))
     statuses = np.array(["paid", "cancelled", "returned"])[status]
     pg = backend == "postgres"
-    stamp = now.isoformat(" ") if pg else now.replace(tzinfo=None).isoformat(" ")
-    times = _iso(epoch)
-    if pg:
-        times = np.char.add(times, "+00")
+    stamp = _stamp(now, pg)
     ids = np.arange(1, n + 1)
     customer_rows = ((int(i), f"C{int(i):07d}", f"Customer {int(i)}") for i in ids.tolist())
     customer_fixed = _fixed(Customer, {"id", "code", "name"}, stamp)
-    order_rows = (
-        (int(i + 1), int(c), f"O{i + 1}", t, s, f"{v // 100}.{v % 100:02d}")
-        for i, c, t, s, v in zip(
-            range(len(customer)), customer.tolist(), times.tolist(), statuses.tolist(),
-            cents.tolist(), strict=True,
-        )
-    )  # fmt: skip
-    order_fixed = _fixed(
-        Order, {"id", "customer", "number", "ordered_at", "status", "total"}, stamp
-    )
     _insert(connection, pg, Customer._meta.db_table, ["id", "code", "name"], customer_rows,
             customer_fixed)  # fmt: skip
-    _insert(connection, pg, Order._meta.db_table,
-            ["id", "customer_id", "number", "ordered_at", "status", "total"], order_rows,
-            order_fixed)  # fmt: skip
+    _insert_orders(connection, pg, 1, "O", customer, epoch, cents, statuses, stamp)
     # What follows any bulk load (and what autovacuum would soon do anyway): statistics,
     # the visibility map and hint bits set, the write-ahead log checkpointed. Without it
     # the first timed run also paid for that (every freshly loaded order row's hint bits
     # written on first read, autovacuum running alongside): 66.6 s instead of about 61 s
     # on PostgreSQL on 2026-12-01.
-    with connection.cursor() as cursor:
-        if pg:
-            for table in (Customer._meta.db_table, Order._meta.db_table):
-                cursor.execute(
-                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
-                )
-        else:
+    if not pg:
+        with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
             cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     if pg:
+        for table in (Customer._meta.db_table, Order._meta.db_table):
+            _move_sequence(connection, table)
         connection.ensure_connection()
         autocommit = connection.get_autocommit()
         connection.set_autocommit(True)  # VACUUM cannot run inside a transaction
@@ -315,6 +283,36 @@ def _load_database(connection, backend, arrays):
                 cursor.execute(f"VACUUM (ANALYZE) {table}")
             cursor.execute("CHECKPOINT")
         connection.set_autocommit(autocommit)
+
+
+def _stamp(now, pg: bool) -> str:
+    """created_at / updated_at as each database's column takes it (SQLite: naive UTC)."""
+    return now.isoformat(" ") if pg else now.replace(tzinfo=None).isoformat(" ")
+
+
+def _insert_orders(connection, pg, first_id, prefix, customer, epoch, cents, statuses, stamp):
+    """Orders with ids from `first_id` (numbered prefix + id), straight into the table."""
+    from clientele.sales.models import Order
+
+    times = _iso(epoch)
+    if pg:
+        times = np.char.add(times, "+00")
+    rows = (
+        (first_id + i, int(c), f"{prefix}{first_id + i}", t, s, f"{v // 100}.{v % 100:02d}")
+        for i, (c, t, s, v) in enumerate(zip(customer.tolist(), times.tolist(),
+                                             statuses.tolist(), cents.tolist(), strict=True))
+    )  # fmt: skip
+    fixed = _fixed(Order, {"id", "customer", "number", "ordered_at", "status", "total"}, stamp)
+    _insert(connection, pg, Order._meta.db_table,
+            ["id", "customer_id", "number", "ordered_at", "status", "total"], rows, fixed)  # fmt: skip
+
+
+def _move_sequence(connection, table: str) -> None:
+    """PostgreSQL: the id sequence past the explicitly written ids."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), MAX(id)) FROM {table}"
+        )
 
 
 def _fixed(model, given, stamp) -> dict:

@@ -232,10 +232,7 @@ def rebuild(connection, zone: str) -> int:
     orders_table = _orders_table()
     statements = trigger_statements(zone, orders_table)
     with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        for name in TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"DROP TABLE IF EXISTS {STATE_TABLE}")
+        _drop(cursor)
         cursor.execute(
             f"CREATE TABLE {TABLE} (customer_id BIGINT NOT NULL, day BIGINT NOT NULL,"
             " cents BIGINT NOT NULL, orders BIGINT NOT NULL,"
@@ -287,13 +284,12 @@ def _add_orders(cursor, zone: str, orders_table: str, after_id: int | None) -> i
     return cursor.rowcount
 
 
-def drop(connection) -> None:
+def _drop(cursor) -> None:
     """Remove the table, its state and its triggers."""
-    with connection.cursor() as cursor:
-        for name in TRIGGERS:
-            cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
-        cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        cursor.execute(f"DROP TABLE IF EXISTS {STATE_TABLE}")
+    for name in TRIGGERS:
+        cursor.execute(f"DROP TRIGGER IF EXISTS {name}")
+    cursor.execute(f"DROP TABLE IF EXISTS {TABLE}")
+    cursor.execute(f"DROP TABLE IF EXISTS {STATE_TABLE}")
 
 
 def usable_for(epoch_bounds: tuple[int | None, int | None]) -> bool:
