@@ -214,13 +214,43 @@ def load_orders_duckdb(con, path: str, zone: str) -> Loaded:
     with table:
         fast = table.kind == "csv" and (table.encoding or "utf-8").startswith("utf-8")
         header_row, delimiter, width = table.header_row, table.delimiter or ",", len(table.headers)
-    if fast:
+        usual = _usual_time_format(table, columns["ordered_at"]) if fast else None
+    # The usual time shape read as a typed column first; should that leave too many rows
+    # for the slow parsers (or anything but cells of another shape), the text of every
+    # time cell is read and its shape checked cell by cell instead.
+    for time_format in dict.fromkeys((usual, None)):
+        if not fast:
+            break
         try:
-            return _duckdb_csv(con, path, zone, columns, header_row, delimiter, width)
+            return _duckdb_csv(con, path, zone, columns, header_row, delimiter, width,
+                               time_format)  # fmt: skip
         except _Fallback:
-            for name in ("raw", "parsed", "codes", "orders", "customers"):
+            for name in ("raw", "parsed", "codes", "orders", "customers", *_REJECT_TABLES):
                 con.execute(f"DROP TABLE IF EXISTS {name}")
     return _duckdb_arrays(con, read_orders(path, zone))
+
+
+# A typed read sets aside the rows whose time has another shape, up to this many; they go
+# through the importer's parsers. Beyond it the file is read again as text.
+TYPED_READ_REJECTS = 10_000
+_REJECT_TABLES = ("_typed_rejects", "_typed_scans")
+_SHAPES = {
+    fmt: re.compile(re.escape(shape).replace("_", r"\d") + "$") for shape, fmt in _FAST_TIMES
+}
+
+
+def _usual_time_format(table, column: int, sample: int = 200) -> str | None:
+    """The shape of most time cells among the first rows (one of the usual ISO shapes), or
+    None when none of them has one."""
+    seen: dict[str, int] = {}
+    for n, (_number, cells) in enumerate(table):
+        if n >= sample:
+            break
+        text = str(cells[column]).strip() if column < len(cells) and cells[column] else ""
+        fmt = next((f for f, shape in _SHAPES.items() if shape.match(text)), None)
+        if fmt:
+            seen[fmt] = seen.get(fmt, 0) + 1
+    return max(seen, key=seen.get) if seen else None
 
 
 class _Fallback(Exception):
@@ -228,30 +258,48 @@ class _Fallback(Exception):
     which explains what is wrong."""
 
 
-def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loaded:
+def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width, time_format=None):
+    """Load a UTF-8 CSV with DuckDB's reader. With `time_format`, time cells of that shape
+    are read as typed values (the cheapest read) and rows whose time has another shape are
+    set aside by the reader and parsed here; without, every time cell is read as text and
+    its shape checked in SQL. Raises _Fallback when the other way must be taken."""
     import duckdb
 
-    spec = "{" + ", ".join(f"'f{i}': 'VARCHAR'" for i in range(width)) + "}"
-    source = (
-        f"read_csv({_sql_text(path)}, header=false, skip={int(header_row)},"
-        f" delim={_sql_text(delimiter)}, quote='\"', escape='\"', columns={spec},"
-        " auto_detect=false, strict_mode=true, null_padding=false)"
-    )
+    def reader(types: dict, extra: str = "") -> str:
+        spec = ", ".join(f"'f{i}': '{types.get(f'f{i}', 'VARCHAR')}'" for i in range(width))
+        return (
+            f"read_csv({_sql_text(path)}, header=false, skip={int(header_row)},"
+            f" delim={_sql_text(delimiter)}, quote='\"', escape='\"', columns={{{spec}}},"
+            f" auto_detect=false, strict_mode=true, null_padding=false{extra})"
+        )
+
     c, t, a = (f"f{columns[n]}" for n in ("customer_id", "ordered_at", "amount"))
+    source = reader({})
     first_row = int(header_row) + 1
+    if time_format:
+        scanned = reader(
+            {t: "TIMESTAMP"},
+            f", timestampformat={_sql_text(time_format)}, store_rejects=true,"
+            f" rejects_table='{_REJECT_TABLES[0]}', rejects_scan='{_REJECT_TABLES[1]}',"
+            f" rejects_limit={TYPED_READ_REJECTS}",
+        )
+        # A NULL typed time is an empty cell.
+        wall, time_text = f"CAST(epoch({t}) AS BIGINT)", "''"
+    else:
+        scanned, wall, time_text = source, _fast_time(t), f"COALESCE({t}, '')"
     # One pass straight from DuckDB's parallel reader: the code as it is, the wall-clock
     # seconds and the cents of cells of the usual shapes, and the text of the other cells
     # only (they are few) for the importer's parsers. Rows keep the file's order here, so
-    # rowid + first_row is the row number.
+    # a row's number follows from its rowid (and the rows set aside before it).
     try:
         con.execute(
             "CREATE TEMP TABLE parsed AS SELECT code, wall, cents,"
             " CASE WHEN wall IS NULL THEN time_text END AS time_text,"
             " CASE WHEN cents IS NULL THEN amount_text END AS amount_text FROM"
-            f" (SELECT COALESCE({c}, '') AS code, {_fast_time(t)} AS wall,"
+            f" (SELECT COALESCE({c}, '') AS code, {wall} AS wall,"
             f" CASE WHEN regexp_full_match({a}, {_sql_text(_FAST_AMOUNT)}) THEN"
             f" CAST(CAST({a} AS DECIMAL(18, 2)) * 100 AS BIGINT) END AS cents,"
-            f" COALESCE({t}, '') AS time_text, COALESCE({a}, '') AS amount_text FROM {source})"
+            f" {time_text} AS time_text, COALESCE({a}, '') AS amount_text FROM {scanned})"
         )
     except duckdb.InvalidInputException as error:
         text = str(error)
@@ -266,9 +314,12 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
         raise _Fallback() from None
     except duckdb.Error:
         raise _Fallback() from None
+    set_aside = _set_aside(con, t, width, delimiter) if time_format else {}
     rows_read, low, high = con.execute(
         "SELECT COUNT(*), MIN(wall), MAX(wall) FROM parsed"
     ).fetchall()[0]
+    rows_read += len(set_aside)
+    row_number = _row_numbers(first_row, set_aside)
     # The zone's UTC offsets over the times in the file (wall clock -> UTC).
     epoch = "CAST(NULL AS BIGINT)"
     if low is not None:
@@ -277,32 +328,47 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
     rejects: list = []
     bad = _arrow(
         con,
-        f"SELECT rowid + {first_row} AS rn, code, wall, cents, time_text, amount_text,"
+        f"SELECT rowid AS rn, code, wall, cents, time_text, amount_text,"
         f" {epoch} AS epoch FROM parsed WHERE cents IS NULL OR ({epoch}) IS NULL",
-    )
-    fixed = _fix_rows(con, source, t, first_row, bad, zone, rejects) if bad.num_rows else []
+    ).to_pylist()
+    for row in bad:
+        row["rn"] = row_number(row["rn"])
+    for line, cells in set_aside.items():
+        bad.append({"rn": line, "code": cells[columns["customer_id"]], "wall": None,
+                    "cents": None, "time_text": cells[columns["ordered_at"]],
+                    "amount_text": cells[columns["amount"]], "epoch": None})  # fmt: skip
+    fixed = _fix_rows(con, source, t, first_row, bad, zone, rejects) if bad else []
 
     # Customer codes: trimmed and sorted on the distinct values only; ids follow the sorted
     # codes, which makes every tie-break by id reproducible.
     raw_codes = _chunks(_arrow(con, "SELECT DISTINCT code FROM parsed").column(0))
+    if set_aside:
+        aside = pa.array([cells[columns["customer_id"]] for cells in set_aside.values()])
+        raw_codes = pc.unique(pa.concat_arrays([raw_codes, aside.cast(pa.string())]))
     trimmed = pc.utf8_trim_whitespace(raw_codes)
     usable = pc.not_equal(trimmed, "")
-    encoded = pc.dictionary_encode(trimmed.filter(usable))
-    dictionary = encoded.dictionary
+    if pc.all(pc.equal(trimmed, raw_codes)).as_py() is not False:
+        # Usually no code has spaces around it: the distinct codes are the dictionary.
+        dictionary = raw_codes.filter(usable)
+        index = np.arange(len(dictionary), dtype=np.int64)
+    else:
+        encoded = pc.dictionary_encode(trimmed.filter(usable))
+        dictionary = encoded.dictionary
+        index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     order = pc.sort_indices(dictionary).to_numpy()
     rank = np.empty(len(dictionary), dtype=np.int64)
     rank[order] = np.arange(1, len(dictionary) + 1)
     ids = np.zeros(len(raw_codes), dtype=np.int64)
-    ids[usable.to_numpy(zero_copy_only=False)] = rank[
-        encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    ]
+    ids[usable.to_numpy(zero_copy_only=False)] = rank[index]
     con.register("_codes", pa.table({"raw": raw_codes, "id": ids}))
     if not pc.all(usable).as_py():
-        for (rn,) in con.execute(
-            f"SELECT p.rowid + {first_row} FROM parsed p JOIN _codes k ON k.raw = p.code"
-            " WHERE k.id = 0"
+        for (rowid,) in con.execute(
+            "SELECT p.rowid FROM parsed p JOIN _codes k ON k.raw = p.code WHERE k.id = 0"
         ).fetchall():
-            rejects.append((int(rn), "customer_id", "", "The customer is empty."))
+            rejects.append((row_number(rowid), "customer_id", "", "The customer is empty."))
+        for line, cells in set_aside.items():
+            if not cells[columns["customer_id"]].strip():
+                rejects.append((line, "customer_id", "", "The customer is empty."))
 
     # From here on the order of rows does not matter.
     con.execute("SET preserve_insertion_order = false")
@@ -324,21 +390,57 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width) -> Loade
     con.execute("SET preserve_insertion_order = true")
     con.unregister("_codes")
     con.execute("DROP TABLE parsed")
-    # The customers are those with at least one order read, as on the Arrow path.
-    present = con.execute("SELECT DISTINCT customer_id FROM orders").fetchnumpy()["customer_id"]
-    keep = np.zeros(len(dictionary) + 1, dtype=bool)
-    keep[np.asarray(present, dtype=np.int64)] = True
-    kept = np.flatnonzero(keep)
+    # The customers are those with at least one order read, as on the Arrow path: all of
+    # them when no row was rejected.
+    if rejects:
+        present = con.execute("SELECT DISTINCT customer_id FROM orders").fetchnumpy()
+        keep = np.zeros(len(dictionary) + 1, dtype=bool)
+        keep[np.asarray(present["customer_id"], dtype=np.int64)] = True
+        kept = np.flatnonzero(keep)
+    else:
+        kept = np.arange(1, len(dictionary) + 1, dtype=np.int64)
     _customers_table(con, dictionary.take(pa.array(order)).take(pa.array(kept - 1)), kept)
     rejects.sort()
     return _summary(con, rows_read, rejects, int(kept.size))
 
 
-def _fix_rows(con, source, t, first_row, bad: pa.Table, zone, rejects: list) -> list:
+def _set_aside(con, t: str, width: int, delimiter: str) -> dict[int, list[str]]:
+    """The rows a typed read set aside (their time has another shape): row number -> cells.
+    Raises _Fallback when there are too many or when a row was set aside for anything
+    else (a row with too many cells, say), which the text read reports properly."""
+    table, scans = _REJECT_TABLES
+    found = con.execute(
+        f"SELECT line, column_name, CAST(error_type AS VARCHAR), csv_line FROM {table}"
+    ).fetchall()
+    con.execute(f"DROP TABLE {table}")
+    con.execute(f"DROP TABLE {scans}")
+    if len(found) >= TYPED_READ_REJECTS:
+        raise _Fallback()
+    rows = {}
+    for line, column, kind, text in found:
+        cells = next(csv.reader([text or ""], delimiter=delimiter, quotechar='"'), [])
+        if kind != "CAST" or column != t or len(cells) != width:
+            raise _Fallback()
+        rows[int(line)] = cells
+    return rows
+
+
+def _row_numbers(first_row: int, set_aside: dict):
+    """rowid in `parsed` -> row number in the file, skipping the rows set aside."""
+    lines = np.array(sorted(set_aside), dtype=np.int64)
+    # Rows kept before each row set aside.
+    kept_before = lines - first_row - np.arange(lines.size)
+
+    def number(rowid: int) -> int:
+        return int(rowid) + first_row + int(np.searchsorted(kept_before, rowid, side="right"))
+
+    return number
+
+
+def _fix_rows(con, source, t, first_row, rows: list[dict], zone, rejects: list) -> list:
     """The rows the fast pass did not read whole, through the Arrow path's parsers (so both
     paths read every cell alike): (code, UTC epoch, cents) of those read; the others go to
     `rejects`."""
-    rows = bad.to_pylist()
     # A time of the usual shape that a daylight-saving change skipped or repeated: its text
     # was not kept, so it is read again from the file (only in zones with such changes).
     again = {r["rn"] - first_row: r for r in rows if r["wall"] is not None and r["epoch"] is None}

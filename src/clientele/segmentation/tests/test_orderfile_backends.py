@@ -6,6 +6,7 @@ import sqlite3
 import duckdb
 import pytest
 
+from clientele.segmentation import orderfile
 from clientele.segmentation.expressions import RESULT_COLUMNS
 from clientele.segmentation.orderfile import load_orders_duckdb, read_orders
 from clientele.segmentation.sources import DuckDBExecutor, SQLiteFileExecutor
@@ -73,6 +74,10 @@ def test_fast_reader_reads_like_the_arrow_path(tmp_path, zone):
     alike: same customers, orders, UTC times, cents and rejected rows."""
     path = tmp_path / "odd.csv"
     path.write_text(ODD, encoding="utf-8")
+    _reads_alike(path, zone)
+
+
+def _reads_alike(path, zone):
     arrow = read_orders(str(path), zone)
     con = duckdb.connect(":memory:")
     fast = load_orders_duckdb(con, str(path), zone)
@@ -92,3 +97,51 @@ def test_fast_reader_reads_like_the_arrow_path(tmp_path, zone):
     assert got == want
     codes = [r[0] for r in con.execute("SELECT code FROM customers ORDER BY id").fetchall()]
     assert codes == [str(c) for c in arrow.codes]
+
+
+def _long_file(path, odd_every: int, rows: int = 60_000):
+    """A file of usual rows with an odd one every `odd_every` rows, spread over the whole
+    file (DuckDB reads it in parallel chunks)."""
+    odd = ODD.splitlines()[1:]
+    lines = ["customer_id,ordered_at,amount"]
+    for n in range(rows):
+        if n % odd_every == odd_every - 1:
+            lines.append(odd[(n // odd_every) % len(odd)])
+        else:
+            lines.append(f"K{n % 997:04d},2025-{1 + n % 12:02d}-{1 + n % 28:02d} 1{n % 10}:00:00,"
+                         f"{n % 500}.{n % 100:02d}")  # fmt: skip
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_rows_of_another_time_shape_keep_their_row_numbers(tmp_path):
+    """The typed read sets aside rows whose time has another shape; they are parsed apart
+    and every reject still names its row in the file."""
+    path = tmp_path / "long.csv"
+    _long_file(path, odd_every=997)
+    _reads_alike(path, "Asia/Shanghai")
+
+
+def test_too_many_rows_of_another_shape_read_as_text(tmp_path, monkeypatch):
+    """Beyond TYPED_READ_REJECTS rows set aside, the file is read again with every time as
+    text: same result."""
+    monkeypatch.setattr(orderfile, "TYPED_READ_REJECTS", 5)
+    path = tmp_path / "long.csv"
+    _long_file(path, odd_every=101, rows=5_000)
+    used = []
+    real = orderfile._duckdb_csv
+    monkeypatch.setattr(orderfile, "_duckdb_csv", lambda *a: used.append(a[-1]) or real(*a))
+    _reads_alike(path, "Europe/Berlin")
+    assert used == ["%Y-%m-%d %H:%M:%S", None]
+
+
+def test_file_with_no_usual_time_shape_reads_times_as_text(tmp_path, monkeypatch):
+    path = tmp_path / "chinese.csv"
+    path.write_text(
+        "客户编号,下单时间,金额\nA1,2025年6月1日,10\nA1,2025/6/3 10:00,¥5\nB2,2025年6月2日,-3\n",
+        encoding="utf-8",
+    )
+    used = []
+    real = orderfile._duckdb_csv
+    monkeypatch.setattr(orderfile, "_duckdb_csv", lambda *a: used.append(a[-1]) or real(*a))
+    _reads_alike(path, "Asia/Shanghai")
+    assert used == [None]
