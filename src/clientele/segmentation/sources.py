@@ -629,6 +629,12 @@ class DuckDBExecutor(Executor):
     def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:
         return super().create_temp(stem, schema)
 
+    def create_view(self, expr, stem: str = "view") -> ibis.Table:
+        """A view of an expression (left in the run's own database until it closes)."""
+        name = self.temp_name(stem)
+        self.execute(f"CREATE VIEW {name} AS {self.compile(expr)}")
+        return ibis.table(expr.schema(), name=name)
+
     def insert_rows(self, table: str, columns: list[str], rows) -> None:
         import pyarrow as pa
 
