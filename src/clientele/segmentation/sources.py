@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 import ibis
 import ibis.expr.datatypes as dt_types
+import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -343,6 +344,10 @@ class Executor:
                 cur.execute(sql, params)
             return cur.fetchall()
 
+    def query_floats(self, sql_or_expr, width: int) -> np.ndarray:
+        """A query's rows as a float array of `width` columns (numbers only)."""
+        return np.array(self.query(sql_or_expr), dtype=float).reshape(-1, width)
+
     def query_with_names(self, expr) -> tuple[list[str], list[tuple]]:
         with self.cursor() as cur:
             cur.execute(self.compile(expr))
@@ -628,6 +633,15 @@ class DuckDBExecutor(Executor):
 
     def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:
         return super().create_temp(stem, schema)
+
+    def query_floats(self, sql_or_expr, width: int) -> np.ndarray:
+        # Column-wise, without a Python tuple per row (a quarter of a second at 225,000
+        # lifetime-value histories).
+        sql = sql_or_expr if isinstance(sql_or_expr, str) else self.compile(sql_or_expr)
+        with _timed(sql):
+            columns = self.connection.execute(sql).fetchnumpy()
+        arrays = [np.asarray(c, dtype=float) for c in columns.values()]
+        return np.column_stack(arrays) if arrays else np.zeros((0, width))
 
     def create_view(self, expr, stem: str = "view") -> ibis.Table:
         """A view of an expression (left in the run's own database until it closes)."""
