@@ -8,7 +8,10 @@ same Ibis expressions as on the application database; nothing touches Django's d
 A UTF-8 CSV is read by DuckDB's parallel CSV reader; cells of the usual shapes (ISO times,
 plain amounts) are parsed there, the few others go through the importer's own parsers
 (`imports.parsing`), so odd dates like "2026年11月11日" or amounts like "¥1,234.50" are
-read the same way an import reads them. A GB18030 CSV or an XLSX is read with Arrow's
+read the same way an import reads them. Times of the shape most of the first rows have
+are read as a typed column (the reader sets aside rows of another shape, which then go
+through those parsers); amounts are always read as text, since a typed decimal would
+accept "1e5" and round "12.345", which the importer refuses. A GB18030 CSV or an XLSX is read with Arrow's
 CSV reader (or openpyxl) and the same parsers, then handed to DuckDB as Arrow arrays; a
 test checks both paths read every cell alike.
 
