@@ -195,12 +195,8 @@ class Batch:
         raise ex.EngineError(f"Definitions of kind {kind} cannot be run.")
 
     def _store(self, expr):
-        """A result (`ex.result`) stored with every RESULT_SCHEMA column. DuckDB stores only
-        the columns the kind computes and shows the rest as NULL through a view: writing a
-        million NULLs into each of a dozen columns cost 0.3 s per definition."""
-        if self.executor.dialect != "duckdb":
-            return self.executor.materialize(ex.widen(expr), "result")
-        return self.executor.create_view(ex.widen(self.executor.materialize(expr, "result")))
+        """A result (`ex.result`) stored with every RESULT_SCHEMA column."""
+        return self.executor.store_result(expr, ex.widen)
 
     # --- rule segments and clusters (application database only) -------------------
 

@@ -11,9 +11,9 @@ plain amounts) are parsed there, the few others go through the importer's own pa
 read the same way an import reads them. Times of the shape most of the first rows have
 are read as a typed column (the reader sets aside rows of another shape, which then go
 through those parsers); amounts are always read as text, since a typed decimal would
-accept "1e5" and round "12.345", which the importer refuses. A GB18030 CSV or an XLSX is read with Arrow's
-CSV reader (or openpyxl) and the same parsers, then handed to DuckDB as Arrow arrays; a
-test checks both paths read every cell alike.
+accept "1e5" and round "12.345", which the importer refuses. A GB18030 CSV or an XLSX is
+read with Arrow's CSV reader (or openpyxl) and the same parsers, then handed to DuckDB as
+Arrow arrays; a test checks both paths read every cell alike.
 
 Defined results for awkward input (documented in segmentation/README.md):
 - rows that cannot be read are skipped and written to DIR/rejected_rows.csv with the row
@@ -221,9 +221,7 @@ def load_orders_duckdb(con, path: str, zone: str) -> Loaded:
     # The usual time shape read as a typed column first; should that leave too many rows
     # for the slow parsers (or anything but cells of another shape), the text of every
     # time cell is read and its shape checked cell by cell instead.
-    for time_format in dict.fromkeys((usual, None)):
-        if not fast:
-            break
+    for time_format in dict.fromkeys((usual, None)) if fast else ():
         try:
             return _duckdb_csv(con, path, zone, columns, header_row, delimiter, width,
                                time_format)  # fmt: skip
@@ -369,8 +367,9 @@ def _duckdb_csv(con, path, zone, columns, header_row, delimiter, width, time_for
             "SELECT p.rowid FROM parsed p JOIN _codes k ON k.raw = p.code WHERE k.id = 0"
         ).fetchall():
             rejects.append((row_number(rowid), "customer_id", "", "The customer is empty."))
+        empty = set(raw_codes.filter(pc.invert(usable)).to_pylist())
         for line, cells in set_aside.items():
-            if not cells[columns["customer_id"]].strip():
+            if cells[columns["customer_id"]] in empty:
                 rejects.append((line, "customer_id", "", "The customer is empty."))
 
     # From here on the order of rows does not matter.

@@ -403,6 +403,11 @@ class Executor:
         self.analyze(name)
         return ibis.table(expr.schema(), name=name)
 
+    def store_result(self, expr, widen) -> ibis.Table:
+        """Store a definition's result; `widen` adds the result columns its kind does not
+        compute (as NULL)."""
+        return self.materialize(widen(expr), "result")
+
     def create_temp(self, stem: str, schema: dict[str, str], index=()) -> ibis.Table:
         """An empty temporary table with an Ibis schema, for rows computed in Python."""
         name = self.temp_name(stem)
@@ -643,11 +648,14 @@ class DuckDBExecutor(Executor):
         arrays = [np.asarray(c, dtype=float) for c in columns.values()]
         return np.column_stack(arrays) if arrays else np.zeros((0, width))
 
-    def create_view(self, expr, stem: str = "view") -> ibis.Table:
-        """A view of an expression (left in the run's own database until it closes)."""
-        name = self.temp_name(stem)
-        self.execute(f"CREATE VIEW {name} AS {self.compile(expr)}")
-        return ibis.table(expr.schema(), name=name)
+    def store_result(self, expr, widen) -> ibis.Table:
+        # Only the columns the kind computes are stored; a view shows the rest as NULL
+        # (writing a million NULLs into each of a dozen columns cost 0.3 s a definition).
+        # The view stays in the run's own database until it closes.
+        stored = widen(self.materialize(expr, "result"))
+        name = self.temp_name("view")
+        self.execute(f"CREATE VIEW {name} AS {self.compile(stored)}")
+        return ibis.table(stored.schema(), name=name)
 
     def insert_rows(self, table: str, columns: list[str], rows) -> None:
         import pyarrow as pa
