@@ -898,14 +898,52 @@ def _until(executor, loaded: Loaded, zone, until, today):
     return until, int(future[0][0] or 0)
 
 
-def _csv_value(column: str, kind: str) -> str:
-    """SQL: a result column as customers.csv shows it (floats rounded to 6 decimals, which
-    DuckDB prints shortest; booleans as 0/1; NULL is written as an empty cell)."""
+# Decimal places of the float columns in customers.csv: money to the cent, an ABC measure
+# to its unit (tons to the kilogram, orders whole), anything else (probabilities,
+# expected purchases, shares, rates, days) to 6 places.
+_MONEY_COLUMNS = {
+    (Kind.CLV, "expected_aov"),
+    (Kind.CLV, "clv"),
+    (Kind.TIER, "measure"),
+    (Kind.RFM, "monetary"),
+    (Kind.QUADRANT, "measure"),
+}
+_ABC_PLACES = {"spend": 2, "margin": 2, "quantity": 3, "orders": 0}
+# A DECIMAL(18, places) holds 18 digits in all; a column with a larger value is written as
+# a rounded float instead.
+_DECIMAL_DIGITS = 18
+
+
+def _places(item: dict, column: str) -> int:
+    if (item["kind"], column) in _MONEY_COLUMNS:
+        return 2
+    if item["kind"] == Kind.ABC and column == "measure":
+        return _ABC_PLACES.get(item["parameters"].get("measure"), 6)
+    return 6
+
+
+def _csv_value(column: str, kind: str, places: int = 6, largest: float = 0.0) -> str:
+    """SQL: a result column as customers.csv shows it. Floats are written as decimals with
+    `places` places (printing a DECIMAL costs DuckDB half as much as a float's shortest
+    form), or rounded floats when the column's `largest` magnitude does not fit; booleans
+    as 0/1; NULL is written as an empty cell."""
     if kind == "float64":
-        return f"ROUND({column}, 6)"
+        if largest < 10.0 ** (_DECIMAL_DIGITS - places):
+            return f"CAST({column} AS DECIMAL({_DECIMAL_DIGITS}, {places}))"
+        return f"ROUND({column}, {places})"
     if kind == "boolean":
         return f"CAST({column} AS INTEGER)"
     return column
+
+
+def _largest(executor, table: str, columns: list[str]) -> list[float]:
+    """The largest magnitude of each float column (0 when all are NULL)."""
+    if not columns:
+        return []
+    row = executor.query(
+        f"SELECT {', '.join(f'COALESCE(MAX(ABS({c})), 0)' for c in columns)} FROM {table}"
+    )[0]
+    return [float(v) for v in row]
 
 
 def _quoted_name(name: str) -> str:
@@ -920,9 +958,13 @@ def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) 
     for n, (key, (item, table)) in enumerate(results.items()):
         alias = f"r{n}"
         joins.append(f"LEFT JOIN {table.get_name()} {alias} ON {alias}.customer_id = c.id")
-        for column, suffix in KIND_COLUMNS[item["kind"]]:
+        wanted = KIND_COLUMNS[item["kind"]]
+        floats = [c for c, _suffix in wanted if RESULT_SCHEMA[c] == "float64"]
+        largest = dict(zip(floats, _largest(executor, table.get_name(), floats), strict=True))
+        for column, suffix in wanted:
             header = f"{key}_{suffix}" if suffix else key
-            value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column])
+            value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column],
+                               _places(item, column), largest.get(column, 0.0))  # fmt: skip
             columns.append(f"{value} AS {_quoted_name(header)}")
     customers_csv = os.path.join(out_dir, "customers.csv")
     # Written on a connection of its own while this one builds the report.

@@ -6,6 +6,7 @@ refuses database access), because the order-file mode must work without one."""
 import csv
 import json
 import math
+import re
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -83,6 +84,29 @@ def test_customers_csv_quotes_codes_and_keeps_customer_order(tmp_path):
     assert raw.count(b"\r\n") == len(codes) + 1 and raw.count(b"\n") == len(codes) + 1
     assert all(row["clv_repeat_purchases"] == "0" for row in rows)
     assert all(row["abc_spend_potential"] == "0" for row in rows)
+
+
+def test_customers_csv_writes_money_to_the_cent_and_other_numbers_to_six_places(tmp_path):
+    text = HEADER + "C1,2025-01-05 10:00,0.10\nC1,2025-02-05 10:00,0.20\nC2,2025-02-06 10:00,7\n"
+    _result, rows, _models, _out = _run(tmp_path, text, until=None)
+    by = {row["customer_id"]: row for row in rows}
+    assert by["C1"]["member_tiers_spend"] == "0.30" and by["C2"]["member_tiers_spend"] == "7.00"
+    assert by["C1"]["abc_spend_measure"] == "0.30" and by["C1"]["rfm_monetary"] == "0.30"
+    assert re.fullmatch(r"\d+\.\d{2}", by["C1"]["clv_value"])
+    for column in ("clv_p_alive", "clv_expected_purchases", "abc_spend_cumulative_share_pct"):
+        assert re.fullmatch(r"\d+\.\d{6}", by["C1"][column]), (column, by["C1"][column])
+
+
+def test_a_sum_too_large_for_a_decimal_is_written_as_a_float(tmp_path):
+    """Twenty orders of 999,999,999,999,999.99 add up to more than 16 digits before the
+    point: that column is written as a rounded float rather than failing."""
+    text = HEADER + "".join(
+        f"C1,2025-01-{day:02d} 10:00,999999999999999.99\n" for day in range(1, 21)
+    )
+    _result, rows, models, _out = _run(tmp_path, text, until=None)
+    assert float(rows[0]["member_tiers_spend"]) == pytest.approx(2e16)
+    assert rows[0]["member_tiers"] == "supreme_vip"
+    _assert_finite(rows, models)
 
 
 def test_chinese_headers_gb18030_and_odd_cells(tmp_path):
