@@ -120,7 +120,8 @@ def calibrate() -> float:
 def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     """Migrate a fresh database, load the data, time two full runs. Prints JSON. With
     `reuse`, a database left by an earlier run (--keep) is used as it is, its
-    classification results cleared, so the first run is a first run again."""
+    classification results cleared, so the first run is a first run again (without one,
+    the data is loaded as usual)."""
     if backend == "sqlite":
         path = workdir / "bench.sqlite3"
         if not reuse:
@@ -130,8 +131,11 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     else:
         import psycopg
 
-        if not reuse:
-            with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [PG_NAME]
+            ).fetchone()
+            if not reuse or not exists:
                 admin.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
                 admin.execute(f"CREATE DATABASE {PG_NAME}")
         os.environ["DATABASE_URL"] = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_NAME}"
@@ -153,10 +157,12 @@ def worker(backend: str, data: str, workdir: Path, reuse: bool = False) -> dict:
     handler = logging.FileHandler(workdir / f"trace-{backend}.log", mode="w")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s  [%(threadName)s]"))
     trace.addHandler(handler)
+    from clientele.sales.models import Order
+
     started = time.perf_counter()
-    if reuse:
+    if reuse and Order.objects.exists():
         _clear_classification(connection)
-    else:
+    else:  # a fresh database, or --reuse with none left by an earlier run
         _load_database(connection, backend, np.load(data))
     load_seconds = time.perf_counter() - started
 

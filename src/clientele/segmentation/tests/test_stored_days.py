@@ -4,11 +4,16 @@ happens to them, a catch-up adds the newer ones, and a batch reading it classifi
 customer as a batch reading the orders does."""
 
 import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 
 from clientele.customers.models import Customer
 from clientele.sales.models import Order
@@ -192,3 +197,88 @@ def test_a_batch_gives_the_same_results_from_the_table_as_from_the_orders():
     from_orders, from_table = results
     assert from_table == from_orders
     assert any(any(row[1] for row in rows) for rows in from_table.values())
+
+
+def concurrent_catch_up_report(rounds: int = 15, per_round: int = 20) -> dict:
+    """Two threads catch the table up over and over while a third keeps adding orders,
+    each on a connection of its own; then one last catch-up. Reports whether the table
+    equals the orders grouped per customer and day (no order counted twice or missed)."""
+    customers = [Customer.objects.create(code=f"K{n:02d}", name=f"K{n}") for n in range(8)]
+    errors, written = [], []
+    start = threading.Barrier(3)
+
+    def catching_up():
+        try:
+            start.wait()
+            for _ in range(rounds):
+                written.append(stored_days.catch_up(connections["default"], SHANGHAI))
+        except Exception as error:  # reported, so the parent shows what went wrong
+            errors.append(repr(error))
+        finally:
+            connections["default"].close()
+
+    def ordering():
+        try:
+            start.wait()
+            for r in range(rounds):
+                Order.objects.bulk_create(
+                    Order(
+                        customer=customers[(r + i) % len(customers)],
+                        number=f"r{r}-{i}",
+                        ordered_at=dt.datetime(2025, 3, 1 + i % 5, 9 + r % 12, tzinfo=dt.UTC),
+                        total=Decimal(f"{r + 1}.{i:02d}"),
+                    )
+                    for i in range(per_round)
+                )
+        except Exception as error:
+            errors.append(repr(error))
+        finally:
+            connections["default"].close()
+
+    threads = [threading.Thread(target=f) for f in (catching_up, catching_up, ordering)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    written.append(stored_days.catch_up(connection, SHANGHAI))
+    stored, grouped = _stored(), _grouped(SHANGHAI)
+    return {
+        "errors": errors,
+        "orders": Order.objects.count(),
+        "catch_ups_that_wrote": sum(1 for n in written if n),
+        "equal": stored == grouped,
+        "customer_days": len(grouped),
+    }
+
+
+CHILD = """
+import json, django
+django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from clientele.segmentation.tests.test_stored_days import concurrent_catch_up_report
+print("REPORT" + json.dumps(concurrent_catch_up_report()))
+"""
+
+
+def test_catch_ups_at_the_same_time_as_new_orders_count_each_order_once(tmp_path):
+    """On a database file (the test database in memory has one connection): SQLite's
+    immediate transactions make the catch-ups take turns, and an order written meanwhile
+    is added by the next one."""
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'clientele.sqlite3'}",
+        CLIENTELE_DATA_DIR=str(tmp_path / "data"),
+        DJANGO_SETTINGS_MODULE="clientele.test_settings",
+        TIME_ZONE=SHANGHAI,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT"))
+    report = json.loads(line[len("REPORT") :])
+    assert report["errors"] == []
+    assert report["orders"] == 15 * 20
+    assert report["catch_ups_that_wrote"] >= 2  # orders came in between catch-ups
+    assert report["equal"] and report["customer_days"] > 0
