@@ -200,20 +200,27 @@ def test_a_batch_gives_the_same_results_from_the_table_as_from_the_orders():
 
 
 def concurrent_catch_up_report(rounds: int = 15, per_round: int = 20) -> dict:
-    """Two threads catch the table up over and over while a third keeps adding orders,
-    each on a connection of its own; then one last catch-up. Reports whether the table
-    equals the orders grouped per customer and day (no order counted twice or missed)."""
+    """Two threads catch the table up over and over while a third adds orders, each on a
+    connection of its own; the third waits after each batch until a catch-up has written
+    it, so every batch lands between catch-ups. Then one last catch-up. Reports whether
+    the table equals the orders grouped per customer and day (no order counted twice or
+    missed)."""
     customers = [Customer.objects.create(code=f"K{n:02d}", name=f"K{n}") for n in range(8)]
     errors, written = [], []
-    start = threading.Barrier(3)
+    start, finished = threading.Barrier(3), threading.Event()
+    caught = threading.Condition()
 
     def catching_up():
         try:
             start.wait()
-            for _ in range(rounds):
-                written.append(stored_days.catch_up(connections["default"], SHANGHAI))
+            while not finished.is_set():
+                n = stored_days.catch_up(connections["default"], SHANGHAI)
+                with caught:
+                    written.append(n)
+                    caught.notify_all()
         except Exception as error:  # reported, so the parent shows what went wrong
             errors.append(repr(error))
+            finished.set()
         finally:
             connections["default"].close()
 
@@ -230,9 +237,15 @@ def concurrent_catch_up_report(rounds: int = 15, per_round: int = 20) -> dict:
                     )
                     for i in range(per_round)
                 )
+                with caught:
+                    wrote = sum(1 for n in written if n)
+                    if not caught.wait_for(lambda w=wrote: sum(1 for n in written if n) > w, 30):
+                        errors.append(f"round {r}: no catch-up wrote its orders")
+                        break
         except Exception as error:
             errors.append(repr(error))
         finally:
+            finished.set()
             connections["default"].close()
 
     threads = [threading.Thread(target=f) for f in (catching_up, catching_up, ordering)]
@@ -240,12 +253,14 @@ def concurrent_catch_up_report(rounds: int = 15, per_round: int = 20) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    written.append(stored_days.catch_up(connection, SHANGHAI))
+    last = stored_days.catch_up(connection, SHANGHAI)
     stored, grouped = _stored(), _grouped(SHANGHAI)
     return {
         "errors": errors,
         "orders": Order.objects.count(),
+        "catch_ups": len(written),
         "catch_ups_that_wrote": sum(1 for n in written if n),
+        "last_catch_up_wrote": last,
         "equal": stored == grouped,
         "customer_days": len(grouped),
     }
@@ -263,8 +278,8 @@ print("REPORT" + json.dumps(concurrent_catch_up_report()))
 
 def test_catch_ups_at_the_same_time_as_new_orders_count_each_order_once(tmp_path):
     """On a database file (the test database in memory has one connection): SQLite's
-    immediate transactions make the catch-ups take turns, and an order written meanwhile
-    is added by the next one."""
+    immediate transactions make the catch-ups take turns, and orders written meanwhile are
+    added by the next one, once."""
     env = dict(
         os.environ,
         DATABASE_URL=f"sqlite:///{tmp_path / 'clientele.sqlite3'}",
@@ -280,5 +295,7 @@ def test_catch_ups_at_the_same_time_as_new_orders_count_each_order_once(tmp_path
     report = json.loads(line[len("REPORT") :])
     assert report["errors"] == []
     assert report["orders"] == 15 * 20
-    assert report["catch_ups_that_wrote"] >= 2  # orders came in between catch-ups
+    # Each batch was written by exactly one catch-up, nothing was left for the last one.
+    assert report["catch_ups_that_wrote"] == 15 and report["last_catch_up_wrote"] == 0
+    assert report["catch_ups"] > 15  # the other thread's turns found nothing new
     assert report["equal"] and report["customer_days"] > 0
