@@ -3,7 +3,10 @@
 On a bare laptop such a test skips with a clear reason; with CLIENTELE_REQUIRE_SERVICES=1
 (as in CI) it fails instead, so nothing is silently left untested."""
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -44,3 +47,31 @@ def only_on_postgres() -> None:
     .ci/run does), and there these tests run, and fail if the server is not reachable."""
     if not postgres_in_use():
         pytest.skip("PostgreSQL only: runs when the suite runs with DATABASE_URL=postgres://...")
+
+
+def report_on_sqlite_file(tmp_path, module: str, function: str, **env) -> dict:
+    """Call `module.function()` in a child process on a migrated SQLite database file and
+    return the dict it reports. For tests that need several connections at once, which
+    the suite's in-memory SQLite test database cannot give."""
+    script = (
+        "import json, django\n"
+        "django.setup()\n"
+        "from django.core.management import call_command\n"
+        "call_command('migrate', verbosity=0)\n"
+        f"from {module} import {function}\n"
+        f"print('REPORT' + json.dumps({function}()))\n"
+    )
+    environment = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'clientele.sqlite3'}",
+        CLIENTELE_DATA_DIR=str(tmp_path / "data"),
+        DJANGO_SETTINGS_MODULE="clientele.test_settings",
+        **env,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=environment, capture_output=True, text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT"))
+    return json.loads(line[len("REPORT") :])

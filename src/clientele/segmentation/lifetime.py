@@ -144,30 +144,26 @@ def _maximise(negll, n_params):
     OpenBLAS's idle workers otherwise spin after each call, taking the cores the database
     needs while a fit runs beside other definitions (see `_dot`)."""
     with threadpool_limits(limits=1, user_api="blas"):
-        return _maximise_unlimited(negll, n_params)
+        bounds = [(-LOG_BOUND, LOG_BOUND)] * n_params
 
+        def lbfgs(start, **options):
+            return optimize.minimize(
+                negll, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options
+            )
 
-def _maximise_unlimited(negll, n_params):
-    bounds = [(-LOG_BOUND, LOG_BOUND)] * n_params
-
-    def lbfgs(start, **options):
-        return optimize.minimize(
-            negll, start, jac=True, method="L-BFGS-B", bounds=bounds, options=options
-        )
-
-    best = lbfgs(np.zeros(n_params))
-    if not best.success:  # rare: quasi-Newton stalled on a flat or awkward surface
-        nm = optimize.minimize(
-            lambda v: negll(v)[0], best.x, method="Nelder-Mead", bounds=bounds,
-            options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-14},
-        )  # fmt: skip
-        best = nm if nm.fun < best.fun else best
-    # Polish with tight tolerances; L-BFGS-B restarts with a fresh curvature estimate.
-    polish = lbfgs(best.x, ftol=1e-15, gtol=1e-10, maxiter=2000)
-    theta = polish.x if polish.fun <= best.fun else best.x
-    # Beyond [1e-4, 1e4] on the rescaled data the likelihood is flat or still climbing towards
-    # the box: the data cannot pin the model down, which callers should be told.
-    return np.exp(theta), bool((np.abs(theta) > DEGENERATE_LOG).any())
+        best = lbfgs(np.zeros(n_params))
+        if not best.success:  # rare: quasi-Newton stalled on a flat or awkward surface
+            nm = optimize.minimize(
+                lambda v: negll(v)[0], best.x, method="Nelder-Mead", bounds=bounds,
+                options={"maxiter": 4000, "xatol": 1e-10, "fatol": 1e-14},
+            )  # fmt: skip
+            best = nm if nm.fun < best.fun else best
+        # Polish with tight tolerances; L-BFGS-B restarts with a fresh curvature estimate.
+        polish = lbfgs(best.x, ftol=1e-15, gtol=1e-10, maxiter=2000)
+        theta = polish.x if polish.fun <= best.fun else best.x
+        # Beyond [1e-4, 1e4] on the rescaled data the likelihood is flat or still climbing towards
+        # the box: the data cannot pin the model down, which callers should be told.
+        return np.exp(theta), bool((np.abs(theta) > DEGENERATE_LOG).any())
 
 
 def _dot(weights, values) -> float:

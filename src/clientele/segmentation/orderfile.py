@@ -936,14 +936,14 @@ def _csv_value(column: str, kind: str, places: int = 6, largest: float = 0.0) ->
     return column
 
 
-def _largest(executor, table: str, columns: list[str]) -> list[float]:
-    """The largest magnitude of each float column (0 when all are NULL)."""
+def _largest(executor, columns: list[tuple[str, str]]) -> dict[tuple[str, str], float]:
+    """The largest magnitude of each (table, float column), 0 when all are NULL; one
+    statement for all of them."""
     if not columns:
-        return []
-    row = executor.query(
-        f"SELECT {', '.join(f'COALESCE(MAX(ABS({c})), 0)' for c in columns)} FROM {table}"
-    )[0]
-    return [float(v) for v in row]
+        return {}
+    parts = ", ".join(f"(SELECT COALESCE(MAX(ABS({c})), 0) FROM {t})" for t, c in columns)
+    row = executor.query(f"SELECT {parts}")[0]
+    return {pair: float(value) for pair, value in zip(columns, row, strict=True)}
 
 
 def _quoted_name(name: str) -> str:
@@ -955,16 +955,19 @@ def _write_outputs(executor, loaded, results, outputs, counts, out_dir, **info) 
     # DuckDB's own CSV writer (in parallel, in customer order): a million customers never
     # pass through Python. The customer code is always quoted, as the csv module would.
     columns, joins = [f"c.code AS {_quoted_name('customer_id')}"], []
+    largest = _largest(executor, [
+        (table.get_name(), column)
+        for item, table in results.values()
+        for column, _suffix in KIND_COLUMNS[item["kind"]]
+        if RESULT_SCHEMA[column] == "float64"
+    ])  # fmt: skip
     for n, (key, (item, table)) in enumerate(results.items()):
         alias = f"r{n}"
         joins.append(f"LEFT JOIN {table.get_name()} {alias} ON {alias}.customer_id = c.id")
-        wanted = KIND_COLUMNS[item["kind"]]
-        floats = [c for c, _suffix in wanted if RESULT_SCHEMA[c] == "float64"]
-        largest = dict(zip(floats, _largest(executor, table.get_name(), floats), strict=True))
-        for column, suffix in wanted:
+        for column, suffix in KIND_COLUMNS[item["kind"]]:
             header = f"{key}_{suffix}" if suffix else key
-            value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column],
-                               _places(item, column), largest.get(column, 0.0))  # fmt: skip
+            value = _csv_value(f"{alias}.{column}", RESULT_SCHEMA[column], _places(item, column),
+                               largest.get((table.get_name(), column), 0.0))  # fmt: skip
             columns.append(f"{value} AS {_quoted_name(header)}")
     customers_csv = os.path.join(out_dir, "customers.csv")
     # Written on a connection of its own while this one builds the report.

@@ -8,10 +8,7 @@ connections see its rows). SQLite's test database lives in memory, which other
 connections cannot open, so there a child process runs the same check on a database file.
 """
 
-import json
 import os
-import subprocess
-import sys
 import threading
 import time
 
@@ -19,7 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connection
 
-from clientele.core.testing import only_on_postgres, postgres_in_use
+from clientele.core.testing import only_on_postgres, postgres_in_use, report_on_sqlite_file
 from clientele.segmentation import runs as runs_module
 from clientele.segmentation.constants import RunStatus
 from clientele.segmentation.defaults import create_missing
@@ -127,31 +124,10 @@ def test_side_by_side_on_postgresql():
     assert _shared_tables() == []  # the shared facts are dropped with the batch
 
 
-CHILD = """
-import json, django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from clientele.segmentation.tests.test_side_by_side import side_by_side_report
-print("REPORT" + json.dumps(side_by_side_report()))
-"""
-
-
 def test_side_by_side_on_a_sqlite_file(tmp_path):
     if postgres_in_use():
         pytest.skip("the suite runs on PostgreSQL: test_side_by_side_on_postgresql checks it")
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'clientele.sqlite3'}",
-        CLIENTELE_DATA_DIR=str(tmp_path / "data"),
-        DJANGO_SETTINGS_MODULE="clientele.test_settings",
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT"))
-    _check(json.loads(line[len("REPORT") :]))
+    _check(report_on_sqlite_file(tmp_path, __name__, "side_by_side_report"))
     work = tmp_path / "data" / "classification-work"
     assert not work.exists() or list(work.iterdir()) == []  # the working file is deleted
 

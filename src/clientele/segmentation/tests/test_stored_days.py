@@ -4,10 +4,6 @@ happens to them, a catch-up adds the newer ones, and a batch reading it classifi
 customer as a batch reading the orders does."""
 
 import datetime as dt
-import json
-import os
-import subprocess
-import sys
 import threading
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -15,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import connection, connections
 
+from clientele.core.testing import report_on_sqlite_file
 from clientele.customers.models import Customer
 from clientele.sales.models import Order
 from clientele.segmentation import expressions as ex
@@ -266,33 +263,13 @@ def concurrent_catch_up_report(rounds: int = 15, per_round: int = 20) -> dict:
     }
 
 
-CHILD = """
-import json, django
-django.setup()
-from django.core.management import call_command
-call_command("migrate", verbosity=0)
-from clientele.segmentation.tests.test_stored_days import concurrent_catch_up_report
-print("REPORT" + json.dumps(concurrent_catch_up_report()))
-"""
-
-
 def test_catch_ups_at_the_same_time_as_new_orders_count_each_order_once(tmp_path):
     """On a database file (the test database in memory has one connection): SQLite's
     immediate transactions make the catch-ups take turns, and orders written meanwhile are
     added by the next one, once."""
-    env = dict(
-        os.environ,
-        DATABASE_URL=f"sqlite:///{tmp_path / 'clientele.sqlite3'}",
-        CLIENTELE_DATA_DIR=str(tmp_path / "data"),
-        DJANGO_SETTINGS_MODULE="clientele.test_settings",
-        TIME_ZONE=SHANGHAI,
+    report = report_on_sqlite_file(
+        tmp_path, __name__, "concurrent_catch_up_report", TIME_ZONE=SHANGHAI
     )
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD], env=env, capture_output=True, text=True, timeout=600
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    line = next(x for x in done.stdout.splitlines() if x.startswith("REPORT"))
-    report = json.loads(line[len("REPORT") :])
     assert report["errors"] == []
     assert report["orders"] == 15 * 20
     # Each batch was written by exactly one catch-up, nothing was left for the last one.
